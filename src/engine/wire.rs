@@ -1,0 +1,339 @@
+//! One direction of a connection: the bytes one end wrote that the other has not yet received,
+//! the FIN or RST that follows them, and the chunking that cuts them.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::chunking::{Chunking, Cursor};
+use crate::clock::Instant;
+
+/// What ends a direction: an orderly EOF or a reset.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Marker {
+    Fin,
+    Rst,
+}
+
+/// What is at the front of a wire.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum HeadKind {
+    Data,
+    End(Marker),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Head {
+    /// When the item became ready (the scheduler's order).
+    pub(crate) stamp: u64,
+    /// When it arrives at the receiver (write time plus latency).
+    pub(crate) ready_at: Instant,
+    pub(crate) kind: HeadKind,
+}
+
+#[derive(Debug)]
+struct Seg {
+    data: Bytes,
+    stamp: u64,
+    ready_at: Instant,
+}
+
+#[derive(Debug)]
+struct Span {
+    /// Stream offset where this plan starts; a plan change is also a cut.
+    start: u64,
+    cursor: Cursor,
+    per_write: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Wire {
+    segs: VecDeque<Seg>,
+    marker: Option<(Marker, u64, Instant)>,
+    /// A FIN or RST was queued on this wire (it may since have been consumed).
+    pub(crate) closed: bool,
+    /// Bytes written and not yet received: the writer's `buffered()`.
+    pub(crate) buffered: usize,
+    written: u64,
+    delivered: u64,
+    spans: VecDeque<Span>,
+    pub(crate) plan: Chunking,
+    pub(crate) latency: Duration,
+    last_ready: Instant,
+    /// The scheduler holds an entry for the current head.
+    pub(crate) queued: bool,
+    /// An arrival is scheduled on the clock for the current head.
+    pub(crate) arrival_pending: bool,
+}
+
+impl Wire {
+    pub(crate) fn new(plan: Chunking, latency: Duration) -> Self {
+        let mut spans = VecDeque::with_capacity(1);
+        spans.push_back(Span {
+            start: 0,
+            cursor: plan.cursor(),
+            per_write: plan.is_per_write(),
+        });
+        Self {
+            segs: VecDeque::new(),
+            marker: None,
+            closed: false,
+            buffered: 0,
+            written: 0,
+            delivered: 0,
+            spans,
+            plan,
+            latency,
+            last_ready: Instant::ZERO,
+            queued: false,
+            arrival_pending: false,
+        }
+    }
+
+    /// Cut what is written from now on with `plan`. The switch is itself a cut.
+    pub(crate) fn set_plan(&mut self, plan: Chunking) {
+        let span = Span {
+            start: self.written,
+            cursor: plan.cursor(),
+            per_write: plan.is_per_write(),
+        };
+        if self.spans.back().is_some_and(|s| s.start == self.written) {
+            self.spans.pop_back();
+        }
+        self.spans.push_back(span);
+        self.plan = plan;
+    }
+
+    /// Total bytes ever accepted on this wire.
+    pub(crate) fn written(&self) -> u64 {
+        self.written
+    }
+
+    fn arrival(&mut self, now: Instant) -> Instant {
+        let at = (now + self.latency).max(self.last_ready);
+        self.last_ready = at;
+        at
+    }
+
+    pub(crate) fn push(&mut self, data: Bytes, stamp: u64, now: Instant) {
+        debug_assert!(!data.is_empty() && !self.closed);
+        let ready_at = self.arrival(now);
+        self.written += data.len() as u64;
+        self.buffered += data.len();
+        self.segs.push_back(Seg {
+            data,
+            stamp,
+            ready_at,
+        });
+    }
+
+    pub(crate) fn push_marker(&mut self, marker: Marker, stamp: u64, now: Instant) {
+        let ready_at = self.arrival(now);
+        self.marker = Some((marker, stamp, ready_at));
+        self.closed = true;
+    }
+
+    /// Drop everything not yet received (abort, reset, or EOF at a plain protocol). Returns how
+    /// many bytes were discarded.
+    pub(crate) fn clear(&mut self) -> usize {
+        let dropped = self.buffered;
+        self.segs.clear();
+        self.marker = None;
+        self.buffered = 0;
+        self.delivered = self.written;
+        self.queued = false;
+        dropped
+    }
+
+    pub(crate) fn head(&self) -> Option<Head> {
+        if let Some(seg) = self.segs.front() {
+            return Some(Head {
+                stamp: seg.stamp,
+                ready_at: seg.ready_at,
+                kind: HeadKind::Data,
+            });
+        }
+        self.marker.map(|(m, stamp, ready_at)| Head {
+            stamp,
+            ready_at,
+            kind: HeadKind::End(m),
+        })
+    }
+
+    pub(crate) fn take_marker(&mut self) -> Option<Marker> {
+        debug_assert!(self.segs.is_empty());
+        self.marker.take().map(|(m, _, _)| m)
+    }
+
+    /// The next piece: it starts at the first unreceived byte and ends at the next planned cut,
+    /// at a plan switch, at the end of what has arrived, or (per-write plans) at the end of the
+    /// write. The head must be ready data.
+    pub(crate) fn take_piece(&mut self, now: Instant) -> Bytes {
+        while self.spans.len() > 1 && self.spans[1].start <= self.delivered {
+            self.spans.pop_front();
+        }
+        let span = &mut self.spans[0];
+        let mut limit = span
+            .cursor
+            .limit(self.delivered - span.start)
+            .unwrap_or(u64::MAX);
+        let per_write = span.per_write;
+        if let Some(next) = self.spans.get(1) {
+            limit = limit.min(next.start - self.delivered);
+        }
+        let head_len = self.segs[0].data.len() as u64;
+        let piece = if limit < head_len {
+            // `limit < head_len <= usize::MAX`, so the cast is exact.
+            self.segs[0].data.split_to(limit as usize)
+        } else if limit == head_len || per_write || !self.next_ready(now) {
+            self.segs.pop_front().map(|s| s.data).unwrap_or_default()
+        } else {
+            self.join(limit, now)
+        };
+        self.delivered += piece.len() as u64;
+        self.buffered -= piece.len();
+        piece
+    }
+
+    fn next_ready(&self, now: Instant) -> bool {
+        self.segs.get(1).is_some_and(|s| s.ready_at <= now)
+    }
+
+    /// A piece spanning several writes: the one place delivery copies.
+    fn join(&mut self, limit: u64, now: Instant) -> Bytes {
+        let cap = usize::try_from(limit)
+            .unwrap_or(usize::MAX)
+            .min(self.buffered);
+        let mut buf = BytesMut::with_capacity(cap);
+        while let Some(seg) = self.segs.front_mut() {
+            let want = cap - buf.len();
+            if want == 0 || seg.ready_at > now {
+                break;
+            }
+            if seg.data.len() <= want {
+                buf.extend_from_slice(&seg.data);
+                self.segs.pop_front();
+            } else {
+                buf.extend_from_slice(&seg.data[..want]);
+                seg.data.advance(want);
+            }
+        }
+        buf.freeze()
+    }
+
+    /// Consume every byte that has arrived without delivering it (the receiver stopped reading
+    /// for good). Returns how many.
+    pub(crate) fn discard_arrived(&mut self, now: Instant) -> usize {
+        let mut n = 0;
+        while self.segs.front().is_some_and(|s| s.ready_at <= now) {
+            n += self.segs.pop_front().map_or(0, |s| s.data.len());
+        }
+        self.delivered += n as u64;
+        self.buffered -= n;
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(plan: Chunking) -> Wire {
+        Wire::new(plan, Duration::ZERO)
+    }
+
+    fn drain(w: &mut Wire) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while w.head().is_some_and(|h| h.kind == HeadKind::Data) {
+            out.push(w.take_piece(Instant::ZERO).to_vec());
+        }
+        out
+    }
+
+    #[test]
+    fn writes_coalesce_under_whole_and_split_at_cuts() {
+        let mut w = wire(Chunking::whole());
+        w.push(Bytes::from_static(b"ab"), 1, Instant::ZERO);
+        w.push(Bytes::from_static(b"cd"), 2, Instant::ZERO);
+        assert_eq!(drain(&mut w), [b"abcd".to_vec()]);
+
+        let mut w = wire(Chunking::cuts([1, 3]));
+        w.push(Bytes::from_static(b"ab"), 1, Instant::ZERO);
+        w.push(Bytes::from_static(b"cde"), 2, Instant::ZERO);
+        assert_eq!(
+            drain(&mut w),
+            [b"a".to_vec(), b"bc".to_vec(), b"de".to_vec()]
+        );
+        assert_eq!(w.buffered, 0);
+    }
+
+    #[test]
+    fn per_write_keeps_write_boundaries() {
+        let mut w = wire(Chunking::per_write());
+        for (i, d) in [&b"a"[..], b"bc", b"d"].into_iter().enumerate() {
+            w.push(Bytes::copy_from_slice(d), i as u64, Instant::ZERO);
+        }
+        assert_eq!(
+            drain(&mut w),
+            [b"a".to_vec(), b"bc".to_vec(), b"d".to_vec()]
+        );
+    }
+
+    #[test]
+    fn a_plan_switch_is_a_cut() {
+        let mut w = wire(Chunking::whole());
+        w.push(Bytes::from_static(b"abc"), 1, Instant::ZERO);
+        w.set_plan(Chunking::every_byte());
+        w.push(Bytes::from_static(b"de"), 2, Instant::ZERO);
+        assert_eq!(
+            drain(&mut w),
+            [b"abc".to_vec(), b"d".to_vec(), b"e".to_vec()]
+        );
+    }
+
+    #[test]
+    fn slices_share_the_written_buffer() {
+        let data = Bytes::from(vec![7u8; 16]);
+        let mut w = wire(Chunking::fixed(4));
+        w.push(data.clone(), 1, Instant::ZERO);
+        let piece = w.take_piece(Instant::ZERO);
+        assert_eq!(
+            piece.as_ptr(),
+            data.as_ptr(),
+            "a piece within one write is a slice, not a copy"
+        );
+    }
+
+    #[test]
+    fn latency_delays_arrival_and_limits_pieces() {
+        let mut w = Wire::new(Chunking::whole(), Duration::from_secs(1));
+        w.push(Bytes::from_static(b"ab"), 1, Instant::ZERO);
+        let later = Instant::ZERO + Duration::from_millis(500);
+        w.push(Bytes::from_static(b"cd"), 2, later);
+        let head = w.head().unwrap_or_else(|| unreachable!());
+        assert_eq!(head.ready_at, Instant::ZERO + Duration::from_secs(1));
+        let t1 = Instant::ZERO + Duration::from_secs(1);
+        assert_eq!(w.take_piece(t1).to_vec(), b"ab");
+        assert_eq!(
+            w.head().map(|h| h.ready_at),
+            Some(later + Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn markers_follow_data_and_clear_drops_everything() {
+        let mut w = wire(Chunking::whole());
+        w.push(Bytes::from_static(b"x"), 1, Instant::ZERO);
+        w.push_marker(Marker::Fin, 2, Instant::ZERO);
+        assert_eq!(w.head().map(|h| h.kind), Some(HeadKind::Data));
+        assert_eq!(w.discard_arrived(Instant::ZERO), 1);
+        assert_eq!(w.head().map(|h| h.kind), Some(HeadKind::End(Marker::Fin)));
+        assert_eq!(w.take_marker(), Some(Marker::Fin));
+        assert!(w.closed && w.head().is_none());
+        let mut w = wire(Chunking::whole());
+        w.push(Bytes::from_static(b"xyz"), 1, Instant::ZERO);
+        assert_eq!(w.clear(), 3);
+        assert_eq!((w.buffered, w.written()), (0, 3));
+    }
+}

@@ -1,0 +1,90 @@
+//! A deterministic, in-memory harness for testing streaming, connection-oriented protocol code.
+//!
+//! piecemeal delivers bytes to your protocol cut into arbitrary pieces — down to one byte —
+//! over a simulated connection with real-TCP close, abort, half-close and flow-control
+//! semantics, and records everything that happened in an event log you can assert on, diff and
+//! print.
+//!
+//! # Quickstart
+//!
+//! ```
+//! use bytes::Bytes;
+//! use piecemeal::{Chunking, Harness, Protocol, Reason, Transport};
+//!
+//! /// Echoes complete lines; a classic place for chunk-boundary bugs.
+//! #[derive(Default)]
+//! struct LineEcho { buf: Vec<u8>, lines: Vec<String> }
+//!
+//! impl Protocol for LineEcho {
+//!     fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
+//!         self.buf.extend_from_slice(&data);
+//!         while let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+//!             let line: Vec<u8> = self.buf.drain(..i + 2).collect();
+//!             tx.write(&line);
+//!             self.lines.push(String::from_utf8_lossy(&line[..i]).into_owned());
+//!         }
+//!     }
+//! }
+//!
+//! let mut h = Harness::new(LineEcho::default());
+//! h.connect();
+//! h.deliver(b"hello\r\nwor", Chunking::every_byte());
+//! h.deliver(b"ld\r\n", Chunking::whole());
+//! assert_eq!(h.written(), b"hello\r\nworld\r\n");
+//! h.peer_close();
+//! assert_eq!(h.protocol().lines, ["hello", "world"]);
+//! assert_eq!(h.lost(), Some(&Reason::Done));
+//! ```
+//!
+//! # Map of the code
+//!
+//! - [`Harness`] (**start here**): one protocol under test; the test plays the peer.
+//! - [`Pair`]: two protocols on one connection, a [`Chunking`] and a latency per direction.
+//! - [`Protocol`] and [`Transport`]: the callbacks the harness makes, and what a protocol may do
+//!   from them (write, close, abort, half-close, pause reading, produce, timers).
+//! - [`chunking`]: how a direction's byte stream is cut into pieces; plans print as literals
+//!   that parse back, and enumerate exhaustively for short inputs.
+//! - [`event`]: the event log, its transcript, and the normalised views used to compare runs.
+//! - [`clock`]: virtual time and timer ids.
+//! - [`Config`]: step limit, high-water mark, panic policy, strict mode, recording.
+//!
+//! # Semantics
+//!
+//! Where Twisted's in-memory fakes and real TCP disagree, piecemeal follows real TCP: a
+//! protocol that called `lose_connection` receives nothing more, but its later writes are still
+//! sent before the EOF; `abort_connection` discards unsent bytes and resets the peer
+//! ([`Reason::Lost`]); a peer's EOF ends a protocol that is not half-closeable and drops its
+//! unsent writes; a paused reader pushes back on the writer's buffer. `docs/semantics.md` has
+//! the full table and the 25 reference scenarios.
+//!
+//! # Determinism
+//!
+//! There is no wall clock and no unseeded randomness. Time moves only when the test advances
+//! it. When several things are ready at once, they happen in the order in which they became
+//! ready; the peer of an end that closes hears of the close before the closer's own
+//! `connection_lost`. The same inputs give the same event log, byte for byte.
+//!
+//! # Feature flags
+//!
+//! - `proptest` (default): reserved for the proptest strategies over chunkings.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+
+pub mod chunking;
+pub mod clock;
+mod config;
+mod engine;
+pub mod event;
+mod harness;
+mod pair;
+mod protocol;
+mod transport;
+
+pub use crate::chunking::Chunking;
+pub use crate::config::{Config, PanicPolicy};
+pub use crate::event::{ConnId, End, Event, EventLog, Reason};
+pub use crate::harness::Harness;
+pub use crate::pair::Pair;
+pub use crate::protocol::Protocol;
+pub use crate::transport::{ProducerKind, Transport};
