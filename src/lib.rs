@@ -46,6 +46,7 @@
 //!   that parse back, and enumerate exhaustively for short inputs.
 //! - [`event`]: the event log, its transcript, and the normalised views used to compare runs.
 //! - [`clock`]: virtual time and timer ids.
+//! - `strategy` (feature `proptest`): proptest strategies for chunkings.
 //! - [`Config`]: step limit, high-water mark, panic policy, strict mode, recording.
 //!
 //! # Semantics
@@ -66,7 +67,8 @@
 //!
 //! # Feature flags
 //!
-//! - `proptest` (default): reserved for the proptest strategies over chunkings.
+//! - `proptest` (default): [`strategy`], proptest strategies that generate chunkings and shrink
+//!   them toward fewer cuts.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
@@ -79,6 +81,9 @@ pub mod event;
 mod harness;
 mod pair;
 mod protocol;
+#[cfg(feature = "proptest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
+pub mod strategy;
 mod transport;
 
 pub use crate::chunking::Chunking;
@@ -88,3 +93,16 @@ pub use crate::harness::Harness;
 pub use crate::pair::Pair;
 pub use crate::protocol::Protocol;
 pub use crate::transport::{ProducerKind, Transport};
+
+/// The Rust examples of the README and of `docs/`, run as doctests.
+#[cfg(doctest)]
+mod doc_pages {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/guide.md")]
+    struct Guide;
+    #[doc = include_str!("../docs/chunking.md")]
+    struct ChunkingPage;
+    #[doc = include_str!("../docs/determinism.md")]
+    struct Determinism;
+}

@@ -105,11 +105,6 @@ impl Wire {
         self.plan = plan;
     }
 
-    /// Total bytes ever accepted on this wire.
-    pub(crate) fn written(&self) -> u64 {
-        self.written
-    }
-
     fn arrival(&mut self, now: Instant) -> Instant {
         let at = (now + self.latency).max(self.last_ready);
         self.last_ready = at;
@@ -334,6 +329,6 @@ mod tests {
         let mut w = wire(Chunking::whole());
         w.push(Bytes::from_static(b"xyz"), 1, Instant::ZERO);
         assert_eq!(w.clear(), 3);
-        assert_eq!((w.buffered, w.written()), (0, 3));
+        assert_eq!((w.buffered, w.written), (0, 3));
     }
 }

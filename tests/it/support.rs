@@ -1,0 +1,200 @@
+//! Helpers shared by the suite: `Hooks`, a protocol assembled from closures, so each test
+//! states exactly what its ends do and nothing else.
+
+#![allow(dead_code, reason = "each test module uses a different subset of the helpers")]
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use piecemeal::clock::TimerId;
+use piecemeal::{Protocol, Reason, Transport};
+
+/// What a `Hooks` protocol observed, and a scratch counter for the closures.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct State {
+    /// Every byte received, joined.
+    pub received: Vec<u8>,
+    /// How many pieces arrived.
+    pub pieces: usize,
+    /// The callbacks in the order they were made (`"made"`, `"data"`, `"read_lost"`, …).
+    pub calls: Vec<&'static str>,
+    /// The reason given to `connection_lost`.
+    pub lost: Option<Reason>,
+    /// Free for the closures to use.
+    pub counter: u64,
+}
+
+type Hook = Box<dyn FnMut(&mut State, &mut Transport<'_>)>;
+type DataHook = Box<dyn FnMut(&mut State, Bytes, &mut Transport<'_>)>;
+type TimerHook = Box<dyn FnMut(&mut State, TimerId, &mut Transport<'_>)>;
+
+/// A protocol whose callbacks are closures. Unset callbacks only record themselves.
+pub struct Hooks {
+    pub state: State,
+    name: &'static str,
+    half_closeable: bool,
+    made: Option<Hook>,
+    data: Option<DataHook>,
+    read_lost: Option<Hook>,
+    write_lost: Option<Hook>,
+    timer: Option<TimerHook>,
+    pause: Option<Hook>,
+    resume: Option<Hook>,
+    stop: Option<Box<dyn FnMut(&mut State)>>,
+    lost: Option<Box<dyn FnMut(&mut State, &Reason)>>,
+}
+
+impl Hooks {
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            state: State::default(),
+            name,
+            half_closeable: false,
+            made: None,
+            data: None,
+            read_lost: None,
+            write_lost: None,
+            timer: None,
+            pause: None,
+            resume: None,
+            stop: None,
+            lost: None,
+        }
+    }
+
+    pub fn half_closeable(mut self) -> Self {
+        self.half_closeable = true;
+        self
+    }
+
+    pub fn on_made(mut self, f: impl FnMut(&mut State, &mut Transport<'_>) + 'static) -> Self {
+        self.made = Some(Box::new(f));
+        self
+    }
+
+    pub fn on_data(mut self, f: impl FnMut(&mut State, Bytes, &mut Transport<'_>) + 'static) -> Self {
+        self.data = Some(Box::new(f));
+        self
+    }
+
+    pub fn on_read_lost(mut self, f: impl FnMut(&mut State, &mut Transport<'_>) + 'static) -> Self {
+        self.read_lost = Some(Box::new(f));
+        self
+    }
+
+    pub fn on_write_lost(mut self, f: impl FnMut(&mut State, &mut Transport<'_>) + 'static) -> Self {
+        self.write_lost = Some(Box::new(f));
+        self
+    }
+
+    pub fn on_timer(mut self, f: impl FnMut(&mut State, TimerId, &mut Transport<'_>) + 'static) -> Self {
+        self.timer = Some(Box::new(f));
+        self
+    }
+
+    pub fn on_pause(mut self, f: impl FnMut(&mut State, &mut Transport<'_>) + 'static) -> Self {
+        self.pause = Some(Box::new(f));
+        self
+    }
+
+    pub fn on_resume(mut self, f: impl FnMut(&mut State, &mut Transport<'_>) + 'static) -> Self {
+        self.resume = Some(Box::new(f));
+        self
+    }
+
+    pub fn on_stop(mut self, f: impl FnMut(&mut State) + 'static) -> Self {
+        self.stop = Some(Box::new(f));
+        self
+    }
+
+    pub fn on_lost(mut self, f: impl FnMut(&mut State, &Reason) + 'static) -> Self {
+        self.lost = Some(Box::new(f));
+        self
+    }
+}
+
+impl Protocol for Hooks {
+    fn connection_made(&mut self, tx: &mut Transport<'_>) {
+        self.state.calls.push("made");
+        if let Some(f) = &mut self.made {
+            f(&mut self.state, tx);
+        }
+    }
+
+    fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
+        self.state.calls.push("data");
+        self.state.pieces += 1;
+        self.state.received.extend_from_slice(&data);
+        if let Some(f) = &mut self.data {
+            f(&mut self.state, data, tx);
+        }
+    }
+
+    fn read_connection_lost(&mut self, tx: &mut Transport<'_>) {
+        self.state.calls.push("read_lost");
+        if let Some(f) = &mut self.read_lost {
+            f(&mut self.state, tx);
+        }
+    }
+
+    fn write_connection_lost(&mut self, tx: &mut Transport<'_>) {
+        self.state.calls.push("write_lost");
+        if let Some(f) = &mut self.write_lost {
+            f(&mut self.state, tx);
+        }
+    }
+
+    fn connection_lost(&mut self, reason: &Reason) {
+        self.state.calls.push("lost");
+        self.state.lost = Some(reason.clone());
+        if let Some(f) = &mut self.lost {
+            f(&mut self.state, reason);
+        }
+    }
+
+    fn timer_fired(&mut self, timer: TimerId, tx: &mut Transport<'_>) {
+        self.state.calls.push("timer");
+        if let Some(f) = &mut self.timer {
+            f(&mut self.state, timer, tx);
+        }
+    }
+
+    fn pause_producing(&mut self, tx: &mut Transport<'_>) {
+        self.state.calls.push("pause");
+        if let Some(f) = &mut self.pause {
+            f(&mut self.state, tx);
+        }
+    }
+
+    fn resume_producing(&mut self, tx: &mut Transport<'_>) {
+        self.state.calls.push("resume");
+        if let Some(f) = &mut self.resume {
+            f(&mut self.state, tx);
+        }
+    }
+
+    fn stop_producing(&mut self) {
+        self.state.calls.push("stop");
+        if let Some(f) = &mut self.stop {
+            f(&mut self.state);
+        }
+    }
+
+    fn half_closeable(&self) -> bool {
+        self.half_closeable
+    }
+
+    fn log_prefix(&self) -> Cow<'static, str> {
+        Cow::Borrowed(self.name)
+    }
+}
+
+/// A protocol that does nothing but record (`Hooks` with no closures).
+pub fn quiet(name: &'static str) -> Hooks {
+    Hooks::new(name)
+}
+
+/// Echoes every piece back.
+pub fn echo() -> Hooks {
+    Hooks::new("Echo").on_data(|_, data, tx| tx.write_bytes(data))
+}
