@@ -53,7 +53,10 @@ struct LineClient {
 
 impl LineClient {
     fn new(lines: &'static [&'static str]) -> Self {
-        Self { lines, replies: Vec::new() }
+        Self {
+            lines,
+            replies: Vec::new(),
+        }
     }
 }
 
@@ -92,15 +95,26 @@ fn main() {
     for plan in &plans {
         let pair = run(LineServer::default(), plan);
         let ok = pair.client().replies == EXPECTED && pair.lost(End::Server) == Some(&Reason::Done);
-        println!("{:<30} {}", plan.to_string(), if ok { "ok" } else { "WRONG" });
+        println!(
+            "{:<30} {}",
+            plan.to_string(),
+            if ok { "ok" } else { "WRONG" }
+        );
     }
 
     println!("\n== Its transcript under {} ==\n", Chunking::fixed(3));
-    print!("{}", run(LineServer::default(), &Chunking::fixed(3)).transcript());
+    print!(
+        "{}",
+        run(LineServer::default(), &Chunking::fixed(3)).transcript()
+    );
 
     println!("\n== A naive server that assumes whole lines per piece ==\n");
     let whole = run(NaiveLineServer, &Chunking::whole());
-    println!("under {}: {:?}", Chunking::whole(), String::from_utf8_lossy(&whole.client().replies));
+    println!(
+        "under {}: {:?}",
+        Chunking::whole(),
+        String::from_utf8_lossy(&whole.client().replies)
+    );
     let request_len = LINES.iter().map(|l| l.len() + 2).sum::<usize>();
     let failing = Chunking::with_cuts(request_len, 1)
         .find(|plan| run(NaiveLineServer, plan).client().replies != EXPECTED);
@@ -108,7 +122,10 @@ fn main() {
         Some(plan) => {
             let pair = run(NaiveLineServer, &plan);
             println!("first single cut that breaks it: {plan}");
-            println!("replies: {:?}\n", String::from_utf8_lossy(&pair.client().replies));
+            println!(
+                "replies: {:?}\n",
+                String::from_utf8_lossy(&pair.client().replies)
+            );
             print!("{}", pair.transcript());
         }
         None => println!("no single cut breaks it"),

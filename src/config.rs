@@ -85,7 +85,7 @@ impl Config {
         self
     }
 
-    /// In strict mode, any [`Misuse`](crate::Misuse) fails the test at once with the transcript.
+    /// In strict mode, any [`Misuse`](crate::event::Misuse) fails the test at once with the transcript.
     #[must_use]
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;

@@ -348,6 +348,12 @@ impl<P: Protocol> Harness<P> {
         self.sim.core.now
     }
 
+    /// The connection's id in the event log.
+    #[must_use]
+    pub fn conn(&self) -> ConnId {
+        self.sim.conn
+    }
+
     /// Which end of the connection the protocol is.
     #[must_use]
     pub fn end(&self) -> End {

@@ -47,8 +47,18 @@ pub fn any_chunking(max: usize) -> impl Strategy<Value = Chunking> + Clone {
         (1, Just(Chunking::whole()).boxed()),
         (1, Just(Chunking::every_byte()).boxed()),
         (2, (1..=max).prop_map(Chunking::fixed).boxed()),
-        (2, proptest::collection::vec(1..=max, 1..4).prop_map(Chunking::sizes).boxed()),
-        (2, (proptest::num::u64::ANY, 1..=max).prop_map(|(s, m)| Chunking::seeded(s, m)).boxed()),
+        (
+            2,
+            proptest::collection::vec(1..=max, 1..4)
+                .prop_map(Chunking::sizes)
+                .boxed(),
+        ),
+        (
+            2,
+            (proptest::num::u64::ANY, 1..=max)
+                .prop_map(|(s, m)| Chunking::seeded(s, m))
+                .boxed(),
+        ),
         (2, chunking(max).boxed()),
     ])
 }
@@ -79,7 +89,9 @@ mod tests {
     #[test]
     fn shrinking_removes_cuts() {
         let mut runner = TestRunner::deterministic();
-        let mut tree = chunking(8).new_tree(&mut runner).unwrap_or_else(|e| panic!("{e}"));
+        let mut tree = chunking(8)
+            .new_tree(&mut runner)
+            .unwrap_or_else(|e| panic!("{e}"));
         while tree.simplify() {}
         assert_eq!(tree.current().cut_offsets(8), Vec::<usize>::new());
     }

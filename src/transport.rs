@@ -160,8 +160,8 @@ impl<'a> Transport<'a> {
         self.core.call_later(self.conn, self.end, delay)
     }
 
-    /// Cancel a pending timer. Returns whether it was pending; cancelling a timer that already
-    /// fired or was cancelled is misuse.
+    /// Cancel one of this end's pending timers. Returns whether it was pending; cancelling a
+    /// timer that already fired, was cancelled, or belongs to another end is misuse.
     pub fn cancel(&mut self, timer: TimerId) -> bool {
         self.core.cancel_timer(self.conn, self.end, timer)
     }

@@ -203,7 +203,8 @@ impl Echo {
                 .filter(|r| matches!(r.event, Event::Received(_)))
                 .count() as u64;
             assert_eq!(
-                received, pieces,
+                received,
+                pieces,
                 "W1 echo {} {}: the log records {received} Received events but the protocols \
                  counted {pieces} pieces",
                 who.name(),

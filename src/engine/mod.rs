@@ -101,6 +101,8 @@ pub(crate) struct EndState {
     pub(crate) eof: bool,
     close: Close,
     write_half: WriteHalf,
+    /// `lose_write_connection` was applied: later writes are misuse.
+    half_close: bool,
     req: Requests,
     producer: Option<Producer>,
     notify_stamp: Option<u64>,
@@ -118,6 +120,7 @@ impl EndState {
             eof: false,
             close: Close::Open,
             write_half: WriteHalf::Open,
+            half_close: false,
             req: Requests::default(),
             producer: None,
             notify_stamp: None,
@@ -130,9 +133,12 @@ impl EndState {
         self.close != Close::Open || self.req.lose || self.req.abort || self.req.fail.is_some()
     }
 
-    /// Whether this end's write half is shut (its later writes are misuse).
+    /// Whether this end's later writes are refused as misuse: it half-closed, or its EOF has
+    /// already reached the peer. (After `lose_connection` writes are still sent until then.)
     pub(crate) fn write_shut(&self) -> bool {
-        self.write_half != WriteHalf::Open || self.req.lose_write
+        self.half_close
+            || self.req.lose_write
+            || matches!(self.write_half, WriteHalf::FinConsumed | WriteHalf::Closed)
     }
 }
 
@@ -318,11 +324,12 @@ impl Core {
     }
 
     pub(crate) fn record(&mut self, conn: ConnId, end: End, event: Event) {
-        if self.cfg.is_strict() && self.strict_violation.is_none() {
-            if let Event::Misuse(m) = &event {
-                let who = self.who(conn, end);
-                self.strict_violation = Some(format!("strict mode: {who} {m}"));
-            }
+        if let Event::Misuse(m) = &event
+            && self.cfg.is_strict()
+            && self.strict_violation.is_none()
+        {
+            let who = self.who(conn, end);
+            self.strict_violation = Some(format!("strict mode: {who} {m}"));
         }
         if self.recording() {
             self.log.push(Record {
@@ -370,7 +377,7 @@ impl Core {
         {
             return self.record(c, e, Event::Dropped(data));
         }
-        if end.write_shut() || self.conn(c).wires[e.index()].closed {
+        if end.write_shut() {
             return self.record(c, e, Event::Misuse(Misuse::WriteAfterWriteClosed(data)));
         }
         if self.recording() {
@@ -378,7 +385,13 @@ impl Core {
         }
         let stamp = self.next_stamp();
         let now = self.now;
-        self.conn_mut(c).wires[e.index()].push(data, stamp, now);
+        let wire = &mut self.conn_mut(c).wires[e.index()];
+        if !wire.has_data() {
+            // The head changes (from a queued FIN, or nothing) to this write; any entry the
+            // scheduler holds for the old head is stale.
+            wire.queued = false;
+        }
+        wire.push(data, stamp, now);
     }
 
     pub(crate) fn request_lose(&mut self, c: ConnId, e: End) {
@@ -481,12 +494,15 @@ impl Core {
         TimerId(id)
     }
 
+    /// Cancel one of this end's pending timers; another end's timer counts as not pending.
     pub(crate) fn cancel_timer(&mut self, c: ConnId, e: End, timer: TimerId) -> bool {
-        if let Some(t) = self.live_timers.remove(&timer.0) {
+        let own = self
+            .live_timers
+            .get(&timer.0)
+            .is_some_and(|t| t.conn == c && t.end == e);
+        if own && let Some(t) = self.live_timers.remove(&timer.0) {
             self.clock.remove(&t.key);
-            self.end_mut(t.conn, t.end)
-                .timers
-                .retain(|&id| id != timer.0);
+            self.end_mut(c, e).timers.retain(|&id| id != timer.0);
             true
         } else {
             self.record(c, e, Event::Misuse(Misuse::CancelInactiveTimer(timer)));
@@ -812,34 +828,36 @@ impl Core {
         let end = self.end_mut(c, e);
         if req.lose_write && end.write_half == WriteHalf::Open {
             end.write_half = WriteHalf::Requested;
+            end.half_close = true;
         }
+        // A push producer over the high-water mark is paused before the EOF is considered: in
+        // Twisted the pause happens inside the write, so a close asked after it waits.
+        let buffered = self.conn(c).wires[e.index()].buffered;
+        let end = self.end_mut(c, e);
+        let pause = end
+            .producer
+            .as_mut()
+            .filter(|p| p.kind == ProducerKind::Push && !p.paused && buffered > high_water);
+        let pause = pause.map(|p| p.paused = true).is_some();
+        let new_pull = req.new_pull && end.producer.is_some_and(|p| p.kind == ProducerKind::Pull);
         let wants_fin = end.close == Close::Lose || end.write_half == WriteHalf::Requested;
         let blocked = end.producer.is_some_and(Producer::blocks_close);
-        let producer = end.producer;
-        let stamp = self.stamp;
-        let conn = &mut self.conns[c.index()];
-        let wire = &mut conn.wires[e.index()];
-        if wants_fin && !wire.closed && !blocked {
-            self.stamp += 1;
-            wire.push_marker(Marker::Fin, stamp, now);
+        if wants_fin && !blocked && !self.conn(c).wires[e.index()].closed {
+            let stamp = self.next_stamp();
+            let conn = &mut self.conns[c.index()];
+            conn.wires[e.index()].push_marker(Marker::Fin, stamp, now);
             let end = &mut conn.ends[e.index()];
             if matches!(end.write_half, WriteHalf::Open | WriteHalf::Requested) {
                 end.write_half = WriteHalf::FinQueued;
             }
         }
-        let over = wire.buffered > high_water;
-        if let Some(p) = producer {
-            if req.new_pull && p.kind == ProducerKind::Pull {
-                self.record(c, e, Event::ProducerResumed);
-                return self.callback(protos, c, e, Callback::Resume);
-            }
-            if p.kind == ProducerKind::Push && !p.paused && over {
-                if let Some(p) = self.end_mut(c, e).producer.as_mut() {
-                    p.paused = true;
-                }
-                self.record(c, e, Event::ProducerPaused);
-                return self.callback(protos, c, e, Callback::Pause);
-            }
+        if new_pull {
+            self.record(c, e, Event::ProducerResumed);
+            return self.callback(protos, c, e, Callback::Resume);
+        }
+        if pause {
+            self.record(c, e, Event::ProducerPaused);
+            return self.callback(protos, c, e, Callback::Pause);
         }
         self.schedule_wire(c, e);
     }

@@ -112,7 +112,8 @@ impl Wire {
     }
 
     pub(crate) fn push(&mut self, data: Bytes, stamp: u64, now: Instant) {
-        debug_assert!(!data.is_empty() && !self.closed);
+        // Writes may follow a queued FIN (they go before it), never a reset.
+        debug_assert!(!data.is_empty() && !matches!(self.marker, Some((Marker::Rst, ..))));
         let ready_at = self.arrival(now);
         self.written += data.len() as u64;
         self.buffered += data.len();
@@ -139,6 +140,11 @@ impl Wire {
         self.delivered = self.written;
         self.queued = false;
         dropped
+    }
+
+    /// Whether unreceived bytes are queued (a FIN or RST alone does not count).
+    pub(crate) fn has_data(&self) -> bool {
+        !self.segs.is_empty()
     }
 
     pub(crate) fn head(&self) -> Option<Head> {

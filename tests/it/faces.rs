@@ -135,13 +135,13 @@ fn events_are_only_the_protocols_end() {
             Event::Wrote(b("x"))
         ]
     );
-    let peer: Vec<&Event> = h.log().events(piecemeal_conn(&h), End::Client).collect();
+    let peer: Vec<&Event> = h.log().events(conn_of(&h), End::Client).collect();
     assert!(matches!(peer[1], Event::Note(_)), "{}", h.transcript());
     assert_eq!(peer[2..], [&Event::Wrote(b("x")), &Event::Received(b("x"))]);
 }
 
 /// The connection of a harness, read from its first record.
-fn piecemeal_conn<P>(h: &Harness<P>) -> piecemeal::ConnId
+fn conn_of<P>(h: &Harness<P>) -> piecemeal::ConnId
 where
     P: Protocol,
 {
@@ -200,7 +200,7 @@ fn outbound_chunking_cuts_what_the_peer_receives() {
     let mut h = Harness::new(echo()).outbound(Chunking::every_byte());
     h.deliver(b"abc", Chunking::whole());
     assert_eq!(h.written(), b"abc");
-    let peer = h.log().events(piecemeal_conn(&h), End::Client);
+    let peer = h.log().events(conn_of(&h), End::Client);
     let peer: Vec<Event> = peer.cloned().collect();
     assert_eq!(pieces(&peer), [b("a"), b("b"), b("c")]);
     let text = h.transcript().to_string();

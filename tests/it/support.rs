@@ -1,7 +1,10 @@
 //! Helpers shared by the suite: `Hooks`, a protocol assembled from closures, so each test
 //! states exactly what its ends do and nothing else.
 
-#![allow(dead_code, reason = "each test module uses a different subset of the helpers")]
+#![allow(
+    dead_code,
+    reason = "each test module uses a different subset of the helpers"
+)]
 
 use std::borrow::Cow;
 
@@ -72,7 +75,10 @@ impl Hooks {
         self
     }
 
-    pub fn on_data(mut self, f: impl FnMut(&mut State, Bytes, &mut Transport<'_>) + 'static) -> Self {
+    pub fn on_data(
+        mut self,
+        f: impl FnMut(&mut State, Bytes, &mut Transport<'_>) + 'static,
+    ) -> Self {
         self.data = Some(Box::new(f));
         self
     }
@@ -82,12 +88,18 @@ impl Hooks {
         self
     }
 
-    pub fn on_write_lost(mut self, f: impl FnMut(&mut State, &mut Transport<'_>) + 'static) -> Self {
+    pub fn on_write_lost(
+        mut self,
+        f: impl FnMut(&mut State, &mut Transport<'_>) + 'static,
+    ) -> Self {
         self.write_lost = Some(Box::new(f));
         self
     }
 
-    pub fn on_timer(mut self, f: impl FnMut(&mut State, TimerId, &mut Transport<'_>) + 'static) -> Self {
+    pub fn on_timer(
+        mut self,
+        f: impl FnMut(&mut State, TimerId, &mut Transport<'_>) + 'static,
+    ) -> Self {
         self.timer = Some(Box::new(f));
         self
     }

@@ -211,7 +211,10 @@ fn cancel_of_a_fired_timer_is_misuse() {
             Event::Misuse(Misuse::CancelInactiveTimer(id)),
         ]
     );
-    assert!(!h.with_protocol(|_, tx| tx.cancel(id)), "twice is misuse too");
+    assert!(
+        !h.with_protocol(|_, tx| tx.cancel(id)),
+        "twice is misuse too"
+    );
 }
 
 /// The id of the `n`th timer that fired at the protocol's end.
@@ -348,8 +351,7 @@ impl Protocol for Timeout {
 #[test]
 fn a_timeout_shorter_than_the_latency_fires_before_the_data() {
     // 5ms timeout, 10ms latency: the server aborts at 5ms and never sees `ping`.
-    let mut pair =
-        Pair::new(pinger(), Timeout::new(ms(5))).latency_client_to_server(ms(10));
+    let mut pair = Pair::new(pinger(), Timeout::new(ms(5))).latency_client_to_server(ms(10));
     pair.run();
     assert_eq!(pair.server().timed_out_at, Some(at(5)));
     assert_eq!(pair.server().received, b"");
@@ -358,7 +360,9 @@ fn a_timeout_shorter_than_the_latency_fires_before_the_data() {
     assert_eq!(pair.client().state.lost, Some(Reason::Lost));
     let server_events = pair.events(End::Server);
     assert!(
-        !server_events.iter().any(|e| matches!(e, Event::Received(_))),
+        !server_events
+            .iter()
+            .any(|e| matches!(e, Event::Received(_))),
         "{}",
         pair.transcript()
     );
@@ -367,16 +371,109 @@ fn a_timeout_shorter_than_the_latency_fires_before_the_data() {
 #[test]
 fn a_timeout_longer_than_the_latency_is_cancelled_by_the_data() {
     // 5ms timeout, 2ms latency: `ping` arrives at 2ms, the timer is cancelled, nobody is lost.
-    let mut pair =
-        Pair::new(pinger(), Timeout::new(ms(5))).latency_client_to_server(ms(2));
+    let mut pair = Pair::new(pinger(), Timeout::new(ms(5))).latency_client_to_server(ms(2));
     pair.run();
     assert_eq!(pair.server().received, b"ping");
     assert_eq!(pair.server().timed_out_at, None);
     assert_eq!(
         pair.events(End::Server),
-        [Event::Connected, Event::Received(Bytes::from_static(b"ping"))]
+        [
+            Event::Connected,
+            Event::Received(Bytes::from_static(b"ping"))
+        ]
     );
     assert_eq!(pair.lost(End::Server), None);
     assert_eq!(pair.lost(End::Client), None);
     assert_eq!(pair.now(), at(2));
+}
+
+#[test]
+fn advance_interleaves_timers_and_latency_arrivals_by_time() {
+    // Server timers at 1 and 3 ms, client data arriving at 2ms: fired, received, fired.
+    let fired = Fired::default();
+    let mut pair = Pair::new(pinger(), timers(&[1, 3], &fired)).latency_client_to_server(ms(2));
+    pair.advance(ms(5));
+    assert_eq!(
+        server_timeline(&pair),
+        [
+            (at(0), "connected".to_owned()),
+            (at(1), "timer0 fired".to_owned()),
+            (at(2), "received b\"ping\"".to_owned()),
+            (at(3), "timer1 fired".to_owned()),
+        ]
+    );
+    assert_eq!(pair.now(), at(5));
+}
+
+/// `(time, event)` of each server record, the event as the transcript shows it.
+fn server_timeline<C: Protocol, S: Protocol>(pair: &Pair<C, S>) -> Vec<(Instant, String)> {
+    pair.log()
+        .records()
+        .iter()
+        .filter(|r| r.end == End::Server)
+        .map(|r| (r.time, r.event.to_string()))
+        .collect()
+}
+
+#[test]
+fn advance_to_next_jumps_to_a_latency_arrival() {
+    // No timers, one piece in flight for 4ms: advance_to_next lands on its arrival.
+    let mut pair = Pair::new(pinger(), quiet("Server")).latency_client_to_server(ms(4));
+    pair.connect();
+    assert_eq!(pair.advance_to_next(), Some(at(4)));
+    assert_eq!(pair.server().state.received, b"ping");
+    assert_eq!(pair.advance_to_next(), None);
+}
+
+#[test]
+fn harness_latency_delays_both_directions() {
+    // 3ms each way: the echo sees the bytes at 3ms and the peer gets them back at 6ms.
+    let mut h = Harness::new(echo()).latency(ms(3));
+    h.deliver(b"x", piecemeal::Chunking::whole());
+    assert_eq!(h.protocol().state.received, b"");
+    h.advance(ms(3));
+    assert_eq!(h.protocol().state.received, b"x");
+    assert_eq!(h.written(), b"");
+    assert_eq!(h.buffered(), 1);
+    h.advance(ms(3));
+    assert_eq!(h.written(), b"x");
+    assert_eq!(h.now(), at(6));
+}
+
+#[test]
+fn a_timer_scheduled_past_the_advance_waits_for_the_next() {
+    // Timer 0 at 1ms schedules timer 1 five ms later: advance(3ms) fires only timer 0.
+    let fired = Fired::default();
+    let log = Rc::clone(&fired);
+    let proto = Hooks::new("Chain")
+        .on_made(|_, tx| {
+            tx.call_later(ms(1));
+        })
+        .on_timer(move |_, id, tx| {
+            log.borrow_mut().push((id.get(), tx.now()));
+            if id.get() == 0 {
+                tx.call_later(ms(5));
+            }
+        });
+    let mut h = Harness::new(proto);
+    h.advance(ms(3));
+    assert_eq!(*fired.borrow(), [(0, at(1))]);
+    assert_eq!(h.now(), at(3));
+    assert_eq!(h.advance_to_next(), Some(at(6)));
+    assert_eq!(*fired.borrow(), [(0, at(1)), (1, at(6))]);
+}
+
+#[test]
+#[should_panic(expected = "Config::step_limit")]
+fn a_self_rescheduling_zero_delay_timer_trips_the_step_limit() {
+    // Twisted's Clock loops forever on this (issue #5962); here advance(0) fails, bounded.
+    let proto = Hooks::new("Spinner")
+        .on_made(|_, tx| {
+            tx.call_later(ms(1));
+        })
+        .on_timer(|_, _, tx| {
+            tx.call_later(Duration::ZERO);
+        });
+    let mut h = Harness::new(proto).config(Config::new().step_limit(50));
+    h.advance(ms(1));
 }
