@@ -88,7 +88,7 @@ mod transport;
 
 pub use crate::chunking::Chunking;
 pub use crate::config::{Config, PanicPolicy};
-pub use crate::event::{ConnId, End, Event, EventLog, Reason};
+pub use crate::event::{ConnId, End, Event, EventLog, Misuse, Reason};
 pub use crate::harness::Harness;
 pub use crate::pair::Pair;
 pub use crate::protocol::Protocol;
@@ -105,4 +105,6 @@ mod doc_pages {
     struct ChunkingPage;
     #[doc = include_str!("../docs/determinism.md")]
     struct Determinism;
+    #[doc = include_str!("../docs/semantics.md")]
+    struct Semantics;
 }

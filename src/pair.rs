@@ -189,7 +189,8 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
     }
 
     /// Call into the client from the test with its transport. Its requests apply at once;
-    /// deliveries happen at the next run.
+    /// deliveries happen at the next run. Connects first (and runs until idle) if the pair was
+    /// not connected yet, so the client has had its `connection_made`.
     pub fn with_client<R>(&mut self, f: impl FnOnce(&mut C, &mut Transport<'_>) -> R) -> R {
         self.sim
             .act(End::Client, |ends, tx| f(&mut ends.client, tx))

@@ -16,7 +16,7 @@ pub(crate) mod wire;
 
 use std::any::Any;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
@@ -26,7 +26,7 @@ use bytes::Bytes;
 use crate::chunking::Chunking;
 use crate::clock::{Instant, TimerId};
 use crate::config::{Config, PanicPolicy};
-use crate::event::{ConnId, End, Event, EventLog, Misuse, Reason, Record};
+use crate::event::{ConnId, End, Event, EventLog, Misuse, Reason};
 use crate::protocol::Protocol;
 use crate::transport::{ProducerKind, Transport};
 
@@ -76,6 +76,13 @@ struct Requests {
     lose_write: bool,
     fail: Option<Reason>,
     new_pull: bool,
+}
+
+impl Requests {
+    #[inline]
+    fn is_empty(&self) -> bool {
+        !(self.lose || self.abort || self.lose_write || self.new_pull || self.fail.is_some())
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -203,6 +210,44 @@ impl Callback {
     }
 }
 
+/// The ready queue: tasks by stamp, smallest first.
+///
+/// Stamps are handed out in increasing order, so almost every push carries a stamp larger than
+/// anything queued: those go to the back of a FIFO, in O(1). The few that carry an older stamp
+/// (a wire rescheduled when its reader resumes, or when its bytes arrive) go to a heap. A pop
+/// takes the smaller of the two fronts.
+#[derive(Debug, Default)]
+struct Ready {
+    /// Increasing stamps.
+    fifo: VecDeque<(u64, Task)>,
+    heap: BinaryHeap<Reverse<(u64, Task)>>,
+}
+
+impl Ready {
+    #[inline]
+    fn push(&mut self, stamp: u64, task: Task) {
+        if self.fifo.back().is_none_or(|&(last, _)| stamp > last) {
+            self.fifo.push_back((stamp, task));
+        } else {
+            self.heap.push(Reverse((stamp, task)));
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<(u64, Task)> {
+        let from_heap = match (self.fifo.front(), self.heap.peek()) {
+            (Some(&(f, _)), Some(Reverse((h, _)))) => *h < f,
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        if from_heap {
+            self.heap.pop().map(|Reverse(entry)| entry)
+        } else {
+            self.fifo.pop_front()
+        }
+    }
+}
+
 /// The engine's state, apart from the protocols (which the faces own).
 #[derive(Debug)]
 pub(crate) struct Core {
@@ -210,7 +255,7 @@ pub(crate) struct Core {
     pub(crate) now: Instant,
     pub(crate) step: u64,
     stamp: u64,
-    ready: BinaryHeap<Reverse<(u64, Task)>>,
+    ready: Ready,
     clock: BTreeMap<(Instant, u64), ClockEntry>,
     clock_seq: u64,
     live_timers: BTreeMap<u64, LiveTimer>,
@@ -227,7 +272,7 @@ impl Core {
             now: Instant::ZERO,
             step: 0,
             stamp: 0,
-            ready: BinaryHeap::new(),
+            ready: Ready::default(),
             clock: BTreeMap::new(),
             clock_seq: 0,
             live_timers: BTreeMap::new(),
@@ -291,7 +336,7 @@ impl Core {
     pub(crate) fn connect(&mut self, c: ConnId) {
         for e in [End::Server, End::Client] {
             let stamp = self.next_stamp();
-            self.ready.push(Reverse((stamp, Task::Made(c, e))));
+            self.ready.push(stamp, Task::Made(c, e));
         }
     }
 
@@ -332,13 +377,7 @@ impl Core {
             self.strict_violation = Some(format!("strict mode: {who} {m}"));
         }
         if self.recording() {
-            self.log.push(Record {
-                step: self.step,
-                time: self.now,
-                conn,
-                end,
-                event,
-            });
+            self.log.push(self.step, self.now, conn, end, event);
         }
     }
 
@@ -358,8 +397,10 @@ impl Core {
         text
     }
 
+    #[inline]
     fn check_strict(&mut self) {
-        if let Some(v) = self.strict_violation.take() {
+        if self.strict_violation.is_some() {
+            let v = self.strict_violation.take().unwrap_or_default();
             panic!("{}", self.failure(&v));
         }
     }
@@ -381,7 +422,7 @@ impl Core {
             return self.record(c, e, Event::Misuse(Misuse::WriteAfterWriteClosed(data)));
         }
         if self.recording() {
-            self.record(c, e, Event::Wrote(data.clone()));
+            self.log.wrote(self.step, self.now, c, e, &data);
         }
         let stamp = self.next_stamp();
         let now = self.now;
@@ -518,17 +559,19 @@ impl Core {
 
     /// Put the head of the wire `writer` writes into the ready queue, if the receiver can take
     /// it now; or wake the wire when its head arrives.
+    #[inline]
     fn schedule_wire(&mut self, c: ConnId, writer: End) {
         let now = self.now;
         let conn = &mut self.conns[c.index()];
-        let rx = &conn.ends[writer.peer().index()];
-        let takes_anything = rx.lost.is_some() || rx.close != Close::Open;
-        let reads = rx.made && !rx.paused;
-        let wire = &mut conn.wires[writer.index()];
+        let wire = &conn.wires[writer.index()];
         if wire.queued {
             return;
         }
         let Some(head) = wire.head() else { return };
+        let rx = &conn.ends[writer.peer().index()];
+        let takes_anything = rx.lost.is_some() || rx.close != Close::Open;
+        let reads = rx.made && !rx.paused;
+        let wire = &mut conn.wires[writer.index()];
         if head.ready_at > now {
             if !wire.arrival_pending {
                 wire.arrival_pending = true;
@@ -548,8 +591,7 @@ impl Core {
         let reset = head.kind == HeadKind::End(Marker::Rst);
         if takes_anything || reads || reset {
             wire.queued = true;
-            self.ready
-                .push(Reverse((head.stamp, Task::Wire(c, writer))));
+            self.ready.push(head.stamp, Task::Wire(c, writer));
         }
     }
 
@@ -565,7 +607,7 @@ impl Core {
             match kind {
                 TimerKind::Protocol(id) => {
                     let stamp = self.next_stamp();
-                    self.ready.push(Reverse((stamp, Task::Timer(id))));
+                    self.ready.push(stamp, Task::Timer(id));
                 }
                 TimerKind::Arrival => {
                     self.conn_mut(conn).wires[end.index()].arrival_pending = false;
@@ -588,7 +630,7 @@ impl Core {
                 end.write_half = WriteHalf::FinConsumed;
             }
             end.notify_stamp = Some(stamp);
-            self.ready.push(Reverse((stamp, Task::Notify(c, e))));
+            self.ready.push(stamp, Task::Notify(c, e));
         }
     }
 
@@ -607,7 +649,7 @@ impl Core {
         if due {
             let stamp = self.next_stamp();
             self.end_mut(c, w).resume_stamp = Some(stamp);
-            self.ready.push(Reverse((stamp, Task::Resume(c, w))));
+            self.ready.push(stamp, Task::Resume(c, w));
         }
     }
 
@@ -615,7 +657,7 @@ impl Core {
 
     /// Run one ready task. Returns false when nothing is ready.
     pub(crate) fn step<P: Protos>(&mut self, protos: &mut P) -> bool {
-        while let Some(Reverse((stamp, task))) = self.ready.pop() {
+        while let Some((stamp, task)) = self.ready.pop() {
             if self.exec(protos, stamp, task) {
                 self.check_strict();
                 return true;
@@ -738,7 +780,10 @@ impl Core {
         match head.kind {
             HeadKind::Data if discard => {
                 self.step += 1;
-                self.conns[c.index()].wires[w.index()].discard_arrived(now);
+                let stamp = self.next_stamp();
+                let wire = &mut self.conns[c.index()].wires[w.index()];
+                wire.discard_arrived(now);
+                wire.restamp(stamp);
                 self.after_consume(c, w);
                 self.schedule_wire(c, w);
             }
@@ -747,11 +792,24 @@ impl Core {
                     return false;
                 }
                 self.step += 1;
-                let piece = self.conns[c.index()].wires[w.index()].take_piece(now);
+                let stamp = self.next_stamp();
+                let wire = &mut self.conns[c.index()].wires[w.index()];
+                let piece = wire.take_piece(now);
+                // The rest of the wire becomes ready now, before the receiver runs: what the
+                // receiver writes in reply comes after it. The receiver still takes what has
+                // arrived, so requeue the rest without re-checking it.
+                wire.restamp(stamp);
+                match wire.head() {
+                    Some(h) if h.ready_at <= now => {
+                        wire.queued = true;
+                        self.ready.push(h.stamp, Task::Wire(c, w));
+                    }
+                    Some(_) => self.schedule_wire(c, w),
+                    None => {}
+                }
                 self.after_consume(c, w);
-                self.schedule_wire(c, w);
                 if self.recording() {
-                    self.record(c, r, Event::Received(piece.clone()));
+                    self.log.received(self.step, self.now, c, r, piece.len());
                 }
                 self.callback(protos, c, r, Callback::Data(piece));
             }
@@ -803,7 +861,23 @@ impl Core {
     }
 
     /// Apply what end `e` asked for during the callback that just returned.
+    #[inline]
     fn settle<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End) {
+        let end = self.end_state(c, e);
+        let quiet = end.req.is_empty()
+            && end.producer.is_none()
+            && end.lost.is_none()
+            && end.close == Close::Open
+            && end.write_half == WriteHalf::Open;
+        if quiet {
+            // An open end that only wrote (or did nothing): only its outbound wire may need a
+            // turn. Anything else — a close in progress, a producer — takes the full path.
+            return self.schedule_wire(c, e);
+        }
+        self.settle_requests(protos, c, e);
+    }
+
+    fn settle_requests<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End) {
         let high_water = self.cfg.high_water_value();
         let now = self.now;
         let end = self.end_mut(c, e);

@@ -35,7 +35,6 @@ pub(crate) struct Head {
 #[derive(Debug)]
 struct Seg {
     data: Bytes,
-    stamp: u64,
     ready_at: Instant,
 }
 
@@ -50,7 +49,10 @@ struct Span {
 #[derive(Debug)]
 pub(crate) struct Wire {
     segs: VecDeque<Seg>,
-    marker: Option<(Marker, u64, Instant)>,
+    marker: Option<(Marker, Instant)>,
+    /// When the current head became ready: set when something is queued on an empty wire, and
+    /// renewed each time a piece is taken (the rest of a wire goes to the back of the queue).
+    head_stamp: u64,
     /// A FIN or RST was queued on this wire (it may since have been consumed).
     pub(crate) closed: bool,
     /// Bytes written and not yet received: the writer's `buffered()`.
@@ -78,6 +80,7 @@ impl Wire {
         Self {
             segs: VecDeque::new(),
             marker: None,
+            head_stamp: 0,
             closed: false,
             buffered: 0,
             written: 0,
@@ -113,21 +116,28 @@ impl Wire {
 
     pub(crate) fn push(&mut self, data: Bytes, stamp: u64, now: Instant) {
         // Writes may follow a queued FIN (they go before it), never a reset.
-        debug_assert!(!data.is_empty() && !matches!(self.marker, Some((Marker::Rst, ..))));
+        debug_assert!(!data.is_empty() && !matches!(self.marker, Some((Marker::Rst, _))));
+        if self.segs.is_empty() {
+            self.head_stamp = stamp;
+        }
         let ready_at = self.arrival(now);
         self.written += data.len() as u64;
         self.buffered += data.len();
-        self.segs.push_back(Seg {
-            data,
-            stamp,
-            ready_at,
-        });
+        self.segs.push_back(Seg { data, ready_at });
     }
 
     pub(crate) fn push_marker(&mut self, marker: Marker, stamp: u64, now: Instant) {
+        if self.segs.is_empty() {
+            self.head_stamp = stamp;
+        }
         let ready_at = self.arrival(now);
-        self.marker = Some((marker, stamp, ready_at));
+        self.marker = Some((marker, ready_at));
         self.closed = true;
+    }
+
+    /// The rest of the wire becomes ready anew (after a piece was taken from it).
+    pub(crate) fn restamp(&mut self, stamp: u64) {
+        self.head_stamp = stamp;
     }
 
     /// Drop everything not yet received (abort, reset, or EOF at a plain protocol). Returns how
@@ -150,13 +160,13 @@ impl Wire {
     pub(crate) fn head(&self) -> Option<Head> {
         if let Some(seg) = self.segs.front() {
             return Some(Head {
-                stamp: seg.stamp,
+                stamp: self.head_stamp,
                 ready_at: seg.ready_at,
                 kind: HeadKind::Data,
             });
         }
-        self.marker.map(|(m, stamp, ready_at)| Head {
-            stamp,
+        self.marker.map(|(m, ready_at)| Head {
+            stamp: self.head_stamp,
             ready_at,
             kind: HeadKind::End(m),
         })
@@ -164,7 +174,7 @@ impl Wire {
 
     pub(crate) fn take_marker(&mut self) -> Option<Marker> {
         debug_assert!(self.segs.is_empty());
-        self.marker.take().map(|(m, _, _)| m)
+        self.marker.take().map(|(m, _)| m)
     }
 
     /// The next piece: it starts at the first unreceived byte and ends at the next planned cut,

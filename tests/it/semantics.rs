@@ -8,12 +8,20 @@ use std::time::Duration;
 use bytes::Bytes;
 use piecemeal::clock::Instant;
 use piecemeal::event::Misuse;
-use piecemeal::{
-    Chunking, Config, End, Event, EventLog, Harness, Pair, PanicPolicy, ProducerKind, Reason,
-};
+use piecemeal::{Chunking, Config, End, Event, EventLog, Harness, Pair, PanicPolicy};
+use piecemeal::{ProducerKind, Reason};
 use pretty_assertions::assert_eq;
 
 use super::support::*;
+
+const C: End = End::Client;
+const S: End = End::Server;
+const MADE: Event = Event::Connected;
+const DONE: Event = Event::Lost(Reason::Done);
+const RESET: Event = Event::Lost(Reason::Lost);
+const ABORTED: Event = Event::Lost(Reason::Aborted);
+const PUSH: ProducerKind = ProducerKind::Push;
+const PULL: ProducerKind = ProducerKind::Pull;
 
 fn rx(s: &str) -> Event {
     Event::Received(Bytes::copy_from_slice(s.as_bytes()))
@@ -23,38 +31,46 @@ fn wrote(s: &str) -> Event {
     Event::Wrote(Bytes::copy_from_slice(s.as_bytes()))
 }
 
-fn lifecycle<C: piecemeal::Protocol, S: piecemeal::Protocol>(
-    pair: &Pair<C, S>,
-    end: End,
-) -> Vec<Event> {
+/// The lifecycle events of one end of a pair.
+fn life(pair: &Pair<Hooks, Hooks>, end: End) -> Vec<Event> {
     pair.log().lifecycle(pair.conn(), end)
+}
+
+/// The callbacks a `Hooks` protocol got, space-separated.
+fn calls(p: &Hooks) -> String {
+    p.state.calls.join(" ")
 }
 
 /// The whole log as (end, event), notes dropped.
 fn timeline(log: &EventLog) -> Vec<(End, Event)> {
-    let records = log
-        .records()
-        .iter()
-        .filter(|r| !matches!(r.event, Event::Note(_)));
+    let records = log.records().iter();
+    let records = records.filter(|r| !matches!(r.event, Event::Note(_)));
     records.map(|r| (r.end, r.event.clone())).collect()
+}
+
+/// The timeline, keeping only the events `keep` selects.
+fn timeline_of(log: &EventLog, keep: fn(&Event) -> bool) -> Vec<(End, Event)> {
+    timeline(log).into_iter().filter(|(_, e)| keep(e)).collect()
 }
 
 fn count(events: &[Event], wanted: &Event) -> usize {
     events.iter().filter(|e| *e == wanted).count()
 }
 
+fn misuse_events(events: Vec<Event>) -> Vec<Event> {
+    let misuse = events.into_iter().filter(|e| matches!(e, Event::Misuse(_)));
+    misuse.collect()
+}
+
 /// The message of the panic that `f` raises.
 fn panic_text(f: impl FnOnce()) -> String {
     let payload = panic::catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(p) => p
-            .downcast_ref::<&str>()
-            .map_or_else(String::new, |s| (*s).to_owned()),
-    }
+    let text = payload.downcast_ref::<&str>().map(|s| (*s).to_string());
+    text.or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
-fn secs(ms: u64) -> Instant {
+fn at_ms(ms: u64) -> Instant {
     Instant::ZERO + Duration::from_millis(ms)
 }
 
@@ -68,17 +84,11 @@ fn lose_with_unsent_writes_delivers_them_then_eof() {
         tx.write("b");
         tx.lose_connection();
     });
-    let mut pair = Pair::new(client, quiet("Server")).client_to_server(Chunking::every_byte());
-    pair.run();
-    assert_eq!(pair.server().state.calls, ["made", "data", "data", "lost"]);
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [Event::Connected, rx("ab"), Event::Lost(Reason::Done)]
-    );
-    assert_eq!(
-        lifecycle(&pair, End::Client),
-        [Event::Connected, Event::Lost(Reason::Done)]
-    );
+    let mut pair = Pair::new(client, quiet("Server"));
+    pair.set_chunking(C, Chunking::every_byte()).run();
+    assert_eq!(calls(pair.server()), "made data data lost");
+    assert_eq!(life(&pair, S), [MADE, rx("ab"), DONE]);
+    assert_eq!(life(&pair, C), [MADE, DONE]);
 }
 
 #[test]
@@ -91,16 +101,9 @@ fn writes_after_own_lose_are_sent_before_the_eof() {
     });
     let mut pair = Pair::new(client, quiet("Server"));
     pair.run();
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [
-            Event::Connected,
-            rx("beforeafter"),
-            Event::Lost(Reason::Done)
-        ]
-    );
-    assert!(pair.events(End::Client).contains(&wrote("after")));
-    assert_eq!(pair.lost(End::Client), Some(&Reason::Done));
+    assert_eq!(life(&pair, S), [MADE, rx("beforeafter"), DONE]);
+    assert!(pair.events(C).contains(&wrote("after")));
+    assert_eq!(life(&pair, C), [MADE, DONE]);
 }
 
 #[test]
@@ -111,14 +114,10 @@ fn data_arriving_after_own_lose_is_not_delivered() {
     h.peer_pause_reading();
     h.with_protocol(|_, tx| tx.lose_connection());
     h.deliver(b"too late", Chunking::every_byte());
-    assert_eq!(
-        (h.lost(), h.protocol().state.calls.clone()),
-        (None, vec!["made"])
-    );
+    assert_eq!((calls(h.protocol()), h.lost()), ("made".into(), None));
     h.peer_resume_reading();
-    assert_eq!(h.protocol().state.calls, ["made", "lost"]);
-    assert_eq!(h.lost(), Some(&Reason::Done));
-    assert!(h.peer_got_eof());
+    assert_eq!(calls(h.protocol()), "made lost");
+    assert_eq!((h.lost(), h.peer_got_eof()), (Some(&Reason::Done), true));
 }
 
 // ----- abort_connection -----------------------------------------------------------------
@@ -134,17 +133,11 @@ fn abort_discards_unsent_writes_and_resets_the_peer() {
     });
     let mut pair = Pair::new(client, quiet("Server"));
     pair.run();
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [Event::Connected, Event::Lost(Reason::Lost)]
-    );
-    assert_eq!(
-        lifecycle(&pair, End::Client),
-        [Event::Connected, Event::Lost(Reason::Aborted)]
-    );
+    assert_eq!(life(&pair, S), [MADE, RESET]);
+    assert_eq!(life(&pair, C), [MADE, ABORTED]);
     let dropped = Event::Dropped(Bytes::from_static(b"after"));
-    assert_eq!(count(&pair.events(End::Client), &dropped), 1);
-    assert_eq!(pair.buffered(End::Client), 0);
+    assert_eq!(count(&pair.events(C), &dropped), 1);
+    assert_eq!(pair.buffered(C), 0);
 }
 
 #[test]
@@ -170,11 +163,8 @@ fn abort_after_lose_wins() {
     });
     let mut pair = Pair::new(client, quiet("Server"));
     pair.run();
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [Event::Connected, Event::Lost(Reason::Lost)]
-    );
-    assert_eq!(pair.lost(End::Client), Some(&Reason::Aborted));
+    assert_eq!(life(&pair, S), [MADE, RESET]);
+    assert_eq!(life(&pair, C), [MADE, ABORTED]);
 }
 
 #[test]
@@ -187,12 +177,9 @@ fn lose_twice_closes_once() {
     });
     let mut pair = Pair::new(client, quiet("Server"));
     pair.run();
-    assert_eq!(count(&pair.events(End::Client), &Event::CloseRequested), 1);
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [Event::Connected, rx("x"), Event::Lost(Reason::Done)]
-    );
-    assert_eq!(pair.lost(End::Client), Some(&Reason::Done));
+    assert_eq!(count(&pair.events(C), &Event::CloseRequested), 1);
+    assert_eq!(life(&pair, S), [MADE, rx("x"), DONE]);
+    assert_eq!(life(&pair, C), [MADE, DONE]);
 }
 
 #[test]
@@ -206,58 +193,39 @@ fn abort_twice_and_lose_after_abort_are_no_ops() {
     let client = Hooks::new("Client").on_made(|_, tx| tx.write("hello"));
     let mut pair = Pair::new(client, server);
     pair.run();
-    let events = pair.events(End::Server);
+    let events = pair.events(S);
     assert_eq!(count(&events, &Event::AbortRequested), 1);
     assert_eq!(count(&events, &Event::CloseRequested), 0);
-    assert_eq!(
-        lifecycle(&pair, End::Server)[2..],
-        [Event::Lost(Reason::Aborted)]
-    );
-    assert_eq!(
-        lifecycle(&pair, End::Client),
-        [Event::Connected, Event::Lost(Reason::Lost)]
-    );
+    assert_eq!(life(&pair, S), [MADE, rx("hello"), ABORTED]);
+    assert_eq!(life(&pair, C), [MADE, RESET]);
 }
 
 // ----- half-close and peer EOF ----------------------------------------------------------
 
 /// A half-closeable client that sends a request, half-closes, and closes on the reply's EOF.
 fn requester() -> Hooks {
-    Hooks::new("Client")
-        .half_closeable()
-        .on_made(|_, tx| {
-            tx.write("request");
-            tx.lose_write_connection();
-        })
-        .on_read_lost(|_, tx| tx.lose_connection())
+    let client = Hooks::new("Client").half_closeable();
+    let client = client.on_made(|_, tx| {
+        tx.write("request");
+        tx.lose_write_connection();
+    });
+    client.on_read_lost(|_, tx| tx.lose_connection())
 }
 
 #[test]
 fn half_close_with_half_closeable_peer_keeps_both_directions_going() {
     // The server answers from read_connection_lost, then closes (Twisted trace 15).
-    let server = Hooks::new("Server").half_closeable().on_read_lost(|_, tx| {
+    let server = Hooks::new("Server").half_closeable();
+    let server = server.on_read_lost(|_, tx| {
         tx.write("response");
         tx.lose_connection();
     });
     let mut pair = Pair::new(requester(), server);
     pair.run();
-    let client = [
-        Event::Connected,
-        Event::WriteClosed,
-        rx("response"),
-        Event::ReadClosed,
-    ];
-    assert_eq!(
-        lifecycle(&pair, End::Client),
-        [&client[..], &[Event::Lost(Reason::Done)]].concat()
-    );
-    let server = [
-        Event::Connected,
-        rx("request"),
-        Event::ReadClosed,
-        Event::Lost(Reason::Done),
-    ];
-    assert_eq!(lifecycle(&pair, End::Server), server);
+    let (read, write) = (Event::ReadClosed, Event::WriteClosed);
+    let client = [MADE, write, rx("response"), read.clone(), DONE];
+    assert_eq!(life(&pair, C), client);
+    assert_eq!(life(&pair, S), [MADE, rx("request"), read, DONE]);
 }
 
 #[test]
@@ -266,17 +234,9 @@ fn half_close_with_plain_peer_ends_it_and_drops_its_reply() {
     let server = Hooks::new("Server").on_data(|_, _, tx| tx.write("response"));
     let mut pair = Pair::new(requester(), server);
     pair.run();
-    let client = [
-        Event::Connected,
-        Event::WriteClosed,
-        Event::ReadClosed,
-        Event::Lost(Reason::Done),
-    ];
-    assert_eq!(lifecycle(&pair, End::Client), client);
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [Event::Connected, rx("request"), Event::Lost(Reason::Done)]
-    );
+    let client = [MADE, Event::WriteClosed, Event::ReadClosed, DONE];
+    assert_eq!(life(&pair, C), client);
+    assert_eq!(life(&pair, S), [MADE, rx("request"), DONE]);
 }
 
 #[test]
@@ -285,20 +245,14 @@ fn peer_eof_at_half_closeable_protocol_keeps_it_open() {
     let mut h = Harness::new(Hooks::new("Proto").half_closeable());
     h.peer_half_close();
     assert_eq!(
-        (h.protocol().state.calls.clone(), h.lost()),
-        (vec!["made", "read_lost"], None)
+        (calls(h.protocol()), h.lost()),
+        ("made read_lost".into(), None)
     );
     h.with_protocol(|_, tx| tx.write("still here"));
     assert_eq!(h.written(), b"still here");
     h.with_protocol(|_, tx| tx.lose_connection());
+    assert_eq!(calls(h.protocol()), "made read_lost lost");
     assert_eq!(h.lost(), Some(&Reason::Done));
-    assert_eq!(
-        h.events()
-            .iter()
-            .filter(|e| **e == Event::ReadClosed)
-            .count(),
-        1
-    );
 }
 
 #[test]
@@ -309,10 +263,9 @@ fn peer_eof_at_plain_protocol_loses_it_and_drops_unsent_writes() {
     h.with_protocol(|_, tx| tx.write("unsent"));
     h.peer_half_close();
     assert_eq!((h.lost(), h.buffered()), (Some(&Reason::Done), 0));
-    assert_eq!(h.protocol().state.calls, ["made", "lost"]);
+    assert_eq!(calls(h.protocol()), "made lost");
     h.peer_resume_reading();
-    assert_eq!(h.written(), b"");
-    assert!(h.peer_got_eof());
+    assert_eq!((h.written(), h.peer_got_eof()), (&b""[..], true));
 }
 
 // ----- producers ------------------------------------------------------------------------
@@ -322,23 +275,23 @@ fn pusher() -> Hooks {
     Hooks::new("Pusher").on_pause(|s, tx| s.counter = tx.buffered() as u64)
 }
 
+fn high_water(bytes: usize) -> Config {
+    Config::new().high_water(bytes)
+}
+
 #[test]
 fn push_producer_paused_once_over_high_water_and_resumed_after_drain() {
     // Three 5-byte writes in one callback against a high-water mark of 8.
-    let mut h = Harness::new(pusher()).config(Config::new().high_water(8));
+    let mut h = Harness::new(pusher()).config(high_water(8));
     h.with_protocol(|_, tx| {
-        tx.register_producer(ProducerKind::Push);
+        tx.register_producer(PUSH);
         for _ in 0..3 {
-            tx.write([b'x'; 5]);
+            tx.write("xxxxx");
         }
     });
-    let five = wrote("xxxxx");
-    let want = [
-        Event::Connected,
-        Event::ProducerRegistered(ProducerKind::Push),
-    ];
-    let want = [&want[..], &[five.clone(), five.clone(), five]].concat();
-    let want = [&want[..], &[Event::ProducerPaused, Event::ProducerResumed]].concat();
+    let mut want = vec![MADE, Event::ProducerRegistered(PUSH)];
+    want.extend([wrote("xxxxx"), wrote("xxxxx"), wrote("xxxxx")]);
+    want.extend([Event::ProducerPaused, Event::ProducerResumed]);
     assert_eq!(h.events(), want);
     assert_eq!((h.protocol().state.counter, h.written().len()), (15, 15));
 }
@@ -346,182 +299,144 @@ fn push_producer_paused_once_over_high_water_and_resumed_after_drain() {
 #[test]
 fn push_producer_is_stopped_just_before_connection_lost() {
     // A registered push producer, then the peer closes; another one, and the peer resets.
-    for (close, reason) in [(true, Reason::Done), (false, Reason::Lost)] {
+    for (close, reason) in [(true, DONE), (false, RESET)] {
         let mut h = Harness::new(pusher());
-        h.with_protocol(|_, tx| tx.register_producer(ProducerKind::Push));
+        h.with_protocol(|_, tx| tx.register_producer(PUSH));
         if close {
             h.peer_close()
         } else {
             h.peer_abort()
         };
         let events = h.events();
-        assert_eq!(
-            events[events.len() - 2..],
-            [Event::ProducerStopped, Event::Lost(reason)]
-        );
-        assert_eq!(h.protocol().state.calls, ["made", "stop", "lost"]);
+        let last_two = &events[events.len() - 2..];
+        assert_eq!(last_two, [Event::ProducerStopped, reason]);
+        assert_eq!(calls(h.protocol()), "made stop lost");
     }
 }
 
 #[test]
 fn paused_reader_pushes_back_on_the_writers_buffer() {
     // End-to-end backpressure: the peer stops reading, the producer's bytes stay buffered.
-    let mut h = Harness::new(pusher()).config(Config::new().high_water(8));
+    let mut h = Harness::new(pusher()).config(high_water(8));
     h.peer_pause_reading();
     h.with_protocol(|_, tx| {
-        tx.register_producer(ProducerKind::Push);
+        tx.register_producer(PUSH);
         tx.write([b'x'; 10]);
     });
     h.with_protocol(|_, tx| tx.write([b'y'; 5]));
-    assert_eq!(
-        (h.buffered(), h.with_protocol(|_, tx| tx.buffered())),
-        (15, 15)
-    );
+    let seen_by_protocol = h.with_protocol(|_, tx| tx.buffered());
+    assert_eq!((h.buffered(), seen_by_protocol), (15, 15));
     h.run();
     assert_eq!(
-        (h.protocol().state.calls.clone(), h.written().len()),
-        (vec!["made", "pause"], 0)
+        (calls(h.protocol()), h.written().len()),
+        ("made pause".into(), 0)
     );
     h.peer_resume_reading();
-    assert_eq!(h.protocol().state.calls, ["made", "pause", "resume"]);
+    assert_eq!(calls(h.protocol()), "made pause resume");
+    let state = &h.protocol().state;
     assert_eq!(
-        (h.written().len(), h.buffered(), h.protocol().state.counter),
+        (h.written().len(), h.buffered(), state.counter),
         (15, 0, 10)
     );
+}
+
+fn close_order(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::ProducerUnregistered | Event::ReadClosed | Event::Lost(_)
+    )
 }
 
 #[test]
 fn paused_push_producer_delays_eof_until_it_unregisters() {
     // The producer is paused by a non-reading peer, then closes; it unregisters on resume.
     let proto = pusher().on_resume(|_, tx| tx.unregister_producer());
-    let mut h = Harness::new(proto).config(Config::new().high_water(4));
+    let mut h = Harness::new(proto).config(high_water(4));
     h.peer_pause_reading();
     h.with_protocol(|_, tx| {
-        tx.register_producer(ProducerKind::Push);
+        tx.register_producer(PUSH);
         tx.write("0123456789");
     });
     h.with_protocol(|_, tx| tx.lose_connection());
     h.peer_resume_reading();
-    let order: Vec<(End, Event)> = (timeline(h.log()).into_iter())
-        .filter(|(_, e)| {
-            matches!(
-                e,
-                Event::ProducerUnregistered | Event::ReadClosed | Event::Lost(_)
-            )
-        })
-        .collect();
     let want = [
-        (End::Server, Event::ProducerUnregistered),
-        (End::Client, Event::ReadClosed),
+        (S, Event::ProducerUnregistered),
+        (C, Event::ReadClosed),
+        (S, DONE),
     ];
-    assert_eq!(
-        order,
-        [&want[..], &[(End::Server, Event::Lost(Reason::Done))]].concat()
-    );
+    assert_eq!(timeline_of(h.log(), close_order), want);
 }
 
 #[test]
 fn push_producer_paused_by_the_closing_callback_delays_eof() {
     // Twisted trace 18: register, write past the mark and close in one callback; the producer
     // unregisters when resumed. Real TCP sends the FIN only after that.
-    let server = pusher()
-        .on_made(|_, tx| {
-            tx.register_producer(ProducerKind::Push);
-            tx.write([b'a'; 70_000]);
-            tx.write("end");
-            tx.lose_connection();
-        })
-        .on_resume(|_, tx| tx.unregister_producer());
+    let server = pusher().on_made(|_, tx| {
+        tx.register_producer(PUSH);
+        tx.write([b'a'; 70_000]);
+        tx.write("end");
+        tx.lose_connection();
+    });
+    let server = server.on_resume(|_, tx| tx.unregister_producer());
     let mut pair = Pair::new(quiet("Client"), server);
     pair.run();
-    assert_eq!(
-        pair.server().state.calls,
-        ["made", "pause", "resume", "lost"]
-    );
-    let order: Vec<(End, Event)> = (timeline(pair.log()).into_iter())
-        .filter(|(_, e)| matches!(e, Event::ProducerUnregistered | Event::Lost(_)))
-        .collect();
-    let want = [
-        (End::Server, Event::ProducerUnregistered),
-        (End::Client, Event::Lost(Reason::Done)),
-    ];
-    assert_eq!(
-        order,
-        [&want[..], &[(End::Server, Event::Lost(Reason::Done))]].concat()
-    );
+    assert_eq!(calls(pair.server()), "made pause resume lost");
+    let want = [(S, Event::ProducerUnregistered), (C, DONE), (S, DONE)];
+    assert_eq!(timeline_of(pair.log(), close_order), want);
 }
 
 #[test]
 fn pull_producer_resumed_at_registration_and_after_each_drain() {
     // The client writes one digit per resume, three times, then unregisters and closes.
-    let client = Hooks::new("Puller")
-        .on_made(|_, tx| tx.register_producer(ProducerKind::Pull))
-        .on_resume(|s, tx| {
-            if s.counter < 3 {
-                tx.write(s.counter.to_string());
-                s.counter += 1;
-            } else {
-                tx.unregister_producer();
-                tx.lose_connection();
-            }
-        });
+    let client = Hooks::new("Puller").on_made(|_, tx| tx.register_producer(PULL));
+    let client = client.on_resume(|s, tx| {
+        if s.counter < 3 {
+            tx.write(s.counter.to_string());
+            s.counter += 1;
+        } else {
+            tx.unregister_producer();
+            tx.lose_connection();
+        }
+    });
     let mut pair = Pair::new(client, quiet("Server"));
     pair.run();
-    let (c, s) = (End::Client, End::Server);
-    let mut want = vec![(s, Event::Connected), (c, Event::Connected)];
-    want.push((c, Event::ProducerRegistered(ProducerKind::Pull)));
+    let mut want = vec![(S, MADE), (C, MADE), (C, Event::ProducerRegistered(PULL))];
     for digit in ["0", "1", "2"] {
         want.extend([
-            (c, Event::ProducerResumed),
-            (c, wrote(digit)),
-            (s, rx(digit)),
+            (C, Event::ProducerResumed),
+            (C, wrote(digit)),
+            (S, rx(digit)),
         ]);
     }
     want.extend([
-        (c, Event::ProducerResumed),
-        (c, Event::ProducerUnregistered),
+        (C, Event::ProducerResumed),
+        (C, Event::ProducerUnregistered),
     ]);
-    want.extend([(c, Event::CloseRequested), (s, Event::Lost(Reason::Done))]);
-    assert_eq!(
-        timeline(pair.log()),
-        [&want[..], &[(c, Event::Lost(Reason::Done))]].concat()
-    );
+    want.extend([(C, Event::CloseRequested), (S, DONE), (C, DONE)]);
+    assert_eq!(timeline(pair.log()), want);
 }
 
 #[test]
 fn registered_pull_producer_delays_eof_until_it_unregisters() {
     // The client closes right after registering; its producer writes once more, then leaves.
-    let client = Hooks::new("Puller")
-        .on_made(|_, tx| {
-            tx.register_producer(ProducerKind::Pull);
-            tx.write("a");
-            tx.lose_connection();
-        })
-        .on_resume(|s, tx| {
-            s.counter += 1;
-            if s.counter == 1 {
-                tx.write("b")
-            } else {
-                tx.unregister_producer()
-            }
-        });
+    let client = Hooks::new("Puller").on_made(|_, tx| {
+        tx.register_producer(PULL);
+        tx.write("a");
+        tx.lose_connection();
+    });
+    let client = client.on_resume(|s, tx| {
+        s.counter += 1;
+        match s.counter {
+            1 => tx.write("b"),
+            _ => tx.unregister_producer(),
+        }
+    });
     let mut pair = Pair::new(client, quiet("Server"));
     pair.run();
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [Event::Connected, rx("ab"), Event::Lost(Reason::Done)]
-    );
-    assert_eq!(
-        pair.client().state.calls,
-        ["made", "resume", "resume", "lost"]
-    );
-    let server_lost = timeline(pair.log())
-        .iter()
-        .position(|(e, ev)| *e == End::Server && matches!(ev, Event::Lost(_)));
-    let unregistered = timeline(pair.log())
-        .iter()
-        .position(|(_, ev)| *ev == Event::ProducerUnregistered);
-    assert!(unregistered < server_lost, "{}", pair.transcript());
+    assert_eq!(life(&pair, S), [MADE, rx("ab"), DONE]);
+    assert_eq!(calls(pair.client()), "made resume resume lost");
+    let want = [(C, Event::ProducerUnregistered), (S, DONE), (C, DONE)];
+    assert_eq!(timeline_of(pair.log(), close_order), want);
 }
 
 // ----- the receiver pauses reading ------------------------------------------------------
@@ -530,33 +445,25 @@ fn registered_pull_producer_delays_eof_until_it_unregisters() {
 fn paused_receiver_gets_nothing_until_it_resumes_not_even_eof() {
     // Twisted trace 20: the client pauses in connection_made and resumes 50 ms later; the
     // server writes and closes at once.
-    let client = Hooks::new("Client")
-        .on_made(|_, tx| {
-            tx.pause_reading();
-            tx.call_later(Duration::from_millis(50));
-        })
-        .on_timer(|_, _, tx| tx.resume_reading());
+    let client = Hooks::new("Client").on_made(|_, tx| {
+        tx.pause_reading();
+        tx.call_later(Duration::from_millis(50));
+    });
+    let client = client.on_timer(|_, _, tx| tx.resume_reading());
     let server = Hooks::new("Server").on_made(|_, tx| {
         tx.write("hello");
         tx.lose_connection();
     });
     let mut pair = Pair::new(client, server);
     pair.advance(Duration::from_millis(49));
-    assert_eq!(lifecycle(&pair, End::Client), [Event::Connected]);
-    assert_eq!(
-        (pair.buffered(End::Server), pair.lost(End::Server)),
-        (5, None)
-    );
+    assert_eq!(life(&pair, C), [MADE]);
+    assert_eq!((pair.buffered(S), pair.lost(S)), (5, None));
     pair.run();
-    assert_eq!(
-        lifecycle(&pair, End::Client),
-        [Event::Connected, rx("hello"), Event::Lost(Reason::Done)]
-    );
-    let lost: Vec<(End, Instant)> = (pair.log().records().iter())
-        .filter(|r| matches!(r.event, Event::Lost(_)))
-        .map(|r| (r.end, r.time))
-        .collect();
-    assert_eq!(lost, [(End::Client, secs(50)), (End::Server, secs(50))]);
+    assert_eq!(life(&pair, C), [MADE, rx("hello"), DONE]);
+    let lost = pair.log().records().iter();
+    let lost = lost.filter(|r| matches!(r.event, Event::Lost(_)));
+    let lost: Vec<(End, Instant)> = lost.map(|r| (r.end, r.time)).collect();
+    assert_eq!(lost, [(C, at_ms(50)), (S, at_ms(50))]);
 }
 
 #[test]
@@ -569,17 +476,18 @@ fn reset_reaches_a_paused_receiver() {
     });
     let mut pair = Pair::new(client, server);
     pair.run_until_idle();
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [Event::Connected, Event::Lost(Reason::Lost)]
-    );
-    assert_eq!(pair.lost(End::Client), Some(&Reason::Aborted));
+    assert_eq!(life(&pair, S), [MADE, RESET]);
+    assert_eq!(life(&pair, C), [MADE, ABORTED]);
 }
 
 // ----- panics ---------------------------------------------------------------------------
 
 fn boom() -> Hooks {
     Hooks::new("Boom").on_data(|_, _, _| panic!("kaboom"))
+}
+
+fn lose_on_panic() -> Config {
+    Config::new().panic_policy(PanicPolicy::LoseConnection)
 }
 
 #[test]
@@ -606,20 +514,11 @@ fn panic_under_lose_connection_policy_closes_in_order() {
     // Twisted trace 21: the server greets, then panics on the client's data.
     let server = boom().on_made(|_, tx| tx.write("srv-greeting"));
     let client = Hooks::new("Client").on_made(|_, tx| tx.write("boom"));
-    let cfg = Config::new().panic_policy(PanicPolicy::LoseConnection);
-    let mut pair = Pair::new(client, server).config(cfg);
+    let mut pair = Pair::new(client, server).config(lose_on_panic());
     pair.run();
     let panicked = Event::Lost(Reason::Panicked("kaboom".into()));
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [Event::Connected, rx("boom"), panicked]
-    );
-    let client = [
-        Event::Connected,
-        rx("srv-greeting"),
-        Event::Lost(Reason::Done),
-    ];
-    assert_eq!(lifecycle(&pair, End::Client), client);
+    assert_eq!(life(&pair, S), [MADE, rx("boom"), panicked]);
+    assert_eq!(life(&pair, C), [MADE, rx("srv-greeting"), DONE]);
 }
 
 #[test]
@@ -630,24 +529,18 @@ fn panic_after_abort_in_the_same_callback_wins() {
         panic!("after abort");
     });
     let server = Hooks::new("Server").on_made(|_, tx| tx.write("ready"));
-    let cfg = Config::new().panic_policy(PanicPolicy::LoseConnection);
-    let mut pair = Pair::new(client, server).config(cfg);
+    let mut pair = Pair::new(client, server).config(lose_on_panic());
     pair.run();
-    assert_eq!(
-        pair.lost(End::Client),
-        Some(&Reason::Panicked("after abort".into()))
-    );
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [Event::Connected, Event::Lost(Reason::Done)]
-    );
+    let panicked = Reason::Panicked("after abort".into());
+    assert_eq!(pair.lost(C), Some(&panicked));
+    assert_eq!(life(&pair, S), [MADE, DONE]);
 }
 
-// ----- timers and ordering --------------------------------------------------------------
+// ----- timers and who hears first -------------------------------------------------------
 
 #[test]
 fn same_deadline_timers_fire_in_scheduling_order() {
-    // Four timers at 2 s, 1 s, 2 s, 2 s; the 1 s one schedules a fifth for 2 s.
+    // Timers at 2 s, 1 s, 2 s, 2 s; the 1 s one schedules a fifth for 2 s.
     let proto = Hooks::new("Timed").on_timer(|s, _, tx| {
         s.counter += 1;
         if s.counter == 1 {
@@ -657,36 +550,28 @@ fn same_deadline_timers_fire_in_scheduling_order() {
     let mut h = Harness::new(proto);
     let ids = h.with_protocol(|_, tx| [2, 1, 2, 2].map(|s| tx.call_later(Duration::from_secs(s))));
     h.run();
-    let fired: Vec<(u64, Instant)> = (h.log().records().iter())
-        .filter_map(|r| match r.event {
-            Event::TimerFired(t) => Some((t.get(), r.time)),
-            _ => None,
-        })
-        .collect();
+    let fired = h.log().records().iter().filter_map(|r| match r.event {
+        Event::TimerFired(t) => Some((t.get(), r.time)),
+        _ => None,
+    });
     let [a, b, c, d] = ids.map(|t| t.get());
-    let want = [
-        (b, secs(1000)),
-        (a, secs(2000)),
-        (c, secs(2000)),
-        (d, secs(2000)),
-        (4, secs(2000)),
-    ];
-    assert_eq!(fired, want);
+    let (one, two) = (at_ms(1000), at_ms(2000));
+    let want = [(b, one), (a, two), (c, two), (d, two), (4, two)];
+    assert_eq!(fired.collect::<Vec<_>>(), want);
 }
 
 #[test]
 fn same_deadline_timers_of_both_ends_fire_in_scheduling_order() {
     // Server, client, server each schedule a timer for 1 s.
     let mut pair = Pair::new(quiet("Client"), quiet("Server"));
-    pair.with_server(|_, tx| tx.call_later(Duration::from_secs(1)));
-    pair.with_client(|_, tx| tx.call_later(Duration::from_secs(1)));
-    pair.with_server(|_, tx| tx.call_later(Duration::from_secs(1)));
+    let second = Duration::from_secs(1);
+    pair.with_server(|_, tx| tx.call_later(second));
+    pair.with_client(|_, tx| tx.call_later(second));
+    pair.with_server(|_, tx| tx.call_later(second));
     pair.run();
-    let fired: Vec<(End, Event)> = (timeline(pair.log()).into_iter())
-        .filter(|(_, e)| matches!(e, Event::TimerFired(_)))
-        .collect();
-    let ends: Vec<End> = fired.iter().map(|(end, _)| *end).collect();
-    assert_eq!(ends, [End::Server, End::Client, End::Server]);
+    let fired = timeline_of(pair.log(), |e| matches!(e, Event::TimerFired(_)));
+    let ends: Vec<End> = fired.into_iter().map(|(end, _)| end).collect();
+    assert_eq!(ends, [S, C, S]);
 }
 
 #[test]
@@ -698,16 +583,9 @@ fn the_closers_peer_hears_of_the_close_first() {
     });
     let mut pair = Pair::new(client, quiet("Server"));
     pair.run();
-    let (c, s) = (End::Client, End::Server);
-    let want = vec![
-        (s, Event::Connected),
-        (c, Event::Connected),
-        (c, wrote("bye")),
-        (c, Event::CloseRequested),
-        (s, rx("bye")),
-        (s, Event::Lost(Reason::Done)),
-        (c, Event::Lost(Reason::Done)),
-    ];
+    let mut want = vec![(S, MADE), (C, MADE), (C, wrote("bye"))];
+    want.extend([(C, Event::CloseRequested), (S, rx("bye"))]);
+    want.extend([(S, DONE), (C, DONE)]);
     assert_eq!(timeline(pair.log()), want);
 }
 
@@ -717,14 +595,8 @@ fn the_aborters_peer_hears_of_the_reset_first() {
     let server = Hooks::new("Aborter").on_made(|_, tx| tx.abort_connection());
     let mut pair = Pair::new(quiet("Client"), server);
     pair.run();
-    let (c, s) = (End::Client, End::Server);
-    let want = vec![
-        (s, Event::Connected),
-        (s, Event::AbortRequested),
-        (c, Event::Connected),
-        (c, Event::Lost(Reason::Lost)),
-        (s, Event::Lost(Reason::Aborted)),
-    ];
+    let mut want = vec![(S, MADE), (S, Event::AbortRequested), (C, MADE)];
+    want.extend([(C, RESET), (S, ABORTED)]);
     assert_eq!(timeline(pair.log()), want);
 }
 
@@ -733,31 +605,22 @@ fn the_aborters_peer_hears_of_the_reset_first() {
 #[test]
 fn fail_loses_with_error_and_closes_in_order_for_the_peer() {
     // The server greets, then writes last words and fails on the client's request.
-    let server = Hooks::new("Server")
-        .on_made(|_, tx| tx.write("greeting "))
-        .on_data(|_, _, tx| {
-            tx.write("last words");
-            tx.fail("bad request");
-        });
+    let server = Hooks::new("Server").on_made(|_, tx| tx.write("hi, "));
+    let server = server.on_data(|_, _, tx| {
+        tx.write("bye");
+        tx.fail("bad request");
+    });
     let client = Hooks::new("Client").on_made(|_, tx| tx.write("req"));
     let mut pair = Pair::new(client, server);
     pair.run();
     let failed = Event::Lost(Reason::Error("bad request".into()));
-    assert_eq!(
-        lifecycle(&pair, End::Server),
-        [Event::Connected, rx("req"), failed]
-    );
-    let client = [
-        Event::Connected,
-        rx("greeting last words"),
-        Event::Lost(Reason::Done),
-    ];
-    assert_eq!(lifecycle(&pair, End::Client), client);
+    assert_eq!(life(&pair, S), [MADE, rx("req"), failed]);
+    assert_eq!(life(&pair, C), [MADE, rx("hi, bye"), DONE]);
 }
 
 #[test]
 fn fail_wins_over_abort_in_the_same_callback() {
-    // Abort then fail, and fail then abort: the failure is the reason, the peer closes cleanly.
+    // Abort then fail, and fail then abort: the failure is the reason, the peer gets an EOF.
     for abort_first in [true, false] {
         let proto = Hooks::new("Proto").on_data(move |_, _, tx| {
             if abort_first {
@@ -769,10 +632,7 @@ fn fail_wins_over_abort_in_the_same_callback() {
         let mut h = Harness::new(proto);
         h.deliver(b"x", Chunking::whole());
         assert_eq!(h.lost(), Some(&Reason::Error("broken".into())));
-        assert!(
-            h.peer_got_eof(),
-            "the peer gets an orderly EOF, not a reset"
-        );
+        assert!(h.peer_got_eof(), "an orderly EOF, not a reset");
     }
 }
 
@@ -781,72 +641,50 @@ fn fail_stops_a_registered_producer_first() {
     // A pull producer fails from its first resume.
     let proto = Hooks::new("Proto").on_resume(|_, tx| tx.fail("no more"));
     let mut h = Harness::new(proto);
-    h.with_protocol(|_, tx| tx.register_producer(ProducerKind::Pull));
-    assert_eq!(h.protocol().state.calls, ["made", "resume", "stop", "lost"]);
+    h.with_protocol(|_, tx| tx.register_producer(PULL));
+    assert_eq!(calls(h.protocol()), "made resume stop lost");
     let events = h.events();
-    let want = [
-        Event::ProducerStopped,
-        Event::Lost(Reason::Error("no more".into())),
-    ];
-    assert_eq!(events[events.len() - 2..], want);
+    let failed = Event::Lost(Reason::Error("no more".into()));
+    assert_eq!(events[events.len() - 2..], [Event::ProducerStopped, failed]);
 }
 
 // ----- misuse, step bound, addresses ----------------------------------------------------
 
 #[test]
 fn producer_misuse_is_recorded_and_the_first_registration_stays() {
-    // Register push then pull; unregister twice. The push producer is still paused when over.
-    let mut h = Harness::new(pusher()).config(Config::new().high_water(1));
+    // Register push then pull, write past the mark; unregister twice.
+    let mut h = Harness::new(pusher()).config(high_water(1));
     h.peer_pause_reading();
     h.with_protocol(|_, tx| {
-        tx.register_producer(ProducerKind::Push);
-        tx.register_producer(ProducerKind::Pull);
+        tx.register_producer(PUSH);
+        tx.register_producer(PULL);
         tx.write("xy");
     });
-    assert_eq!(h.protocol().state.calls, ["made", "pause"]);
+    assert_eq!(calls(h.protocol()), "made pause", "still a push producer");
     h.with_protocol(|_, tx| {
         tx.unregister_producer();
         tx.unregister_producer();
     });
-    let misuse: Vec<Event> = h
-        .events()
-        .into_iter()
-        .filter(|e| matches!(e, Event::Misuse(_)))
-        .collect();
     let want = [
         Misuse::ProducerAlreadyRegistered,
         Misuse::NoProducerRegistered,
-    ]
-    .map(Event::Misuse);
-    assert_eq!(misuse, want);
+    ];
+    assert_eq!(misuse_events(h.events()), want.map(Event::Misuse));
 }
 
 #[test]
 fn cancelling_an_inactive_timer_is_misuse() {
     // Cancel a pending timer twice, and cancel one that already fired.
     let mut h = Harness::new(quiet("Timed"));
-    let (t1, t2) = h.with_protocol(|_, tx| {
-        (
-            tx.call_later(Duration::from_secs(1)),
-            tx.call_later(Duration::ZERO),
-        )
-    });
-    assert_eq!(
-        h.with_protocol(|_, tx| [tx.cancel(t1), tx.cancel(t1)]),
-        [true, false]
-    );
-    assert_eq!(h.with_protocol(|_, tx| tx.cancel(t2)), false);
-    let misuse: Vec<Event> = h
-        .events()
-        .into_iter()
-        .filter(|e| matches!(e, Event::Misuse(_)))
-        .collect();
-    assert_eq!(
-        misuse,
-        [t1, t2].map(|t| Event::Misuse(Misuse::CancelInactiveTimer(t)))
-    );
+    let t1 = h.with_protocol(|_, tx| tx.call_later(Duration::from_secs(1)));
+    let t2 = h.with_protocol(|_, tx| tx.call_later(Duration::ZERO));
+    assert_eq!(calls(h.protocol()), "made timer");
+    let cancels = h.with_protocol(|_, tx| [tx.cancel(t1), tx.cancel(t1), tx.cancel(t2)]);
+    assert_eq!(cancels, [true, false, false]);
+    let want = [t1, t2].map(|t| Event::Misuse(Misuse::CancelInactiveTimer(t)));
+    assert_eq!(misuse_events(h.events()), want);
     h.run();
-    assert_eq!(h.protocol().state.calls, ["made", "timer"]);
+    assert_eq!(calls(h.protocol()), "made timer");
 }
 
 #[test]
@@ -875,37 +713,24 @@ fn default_addresses_of_both_ends() {
     // host() and peer() from each end of a pair, and from a harness's protocol.
     let (client, server) = (addr("10.0.0.2:49152"), addr("10.0.0.1:9000"));
     let mut pair = Pair::new(quiet("Client"), quiet("Server"));
-    assert_eq!(
-        pair.with_client(|_, tx| (tx.host(), tx.peer())),
-        (client, server)
-    );
-    assert_eq!(
-        pair.with_server(|_, tx| (tx.host(), tx.peer())),
-        (server, client)
-    );
+    let c = pair.with_client(|_, tx| (tx.host(), tx.peer()));
+    let s = pair.with_server(|_, tx| (tx.host(), tx.peer()));
+    assert_eq!((c, s), ((client, server), (server, client)));
     let mut h = Harness::new(quiet("Proto"));
-    assert_eq!(
-        h.with_protocol(|_, tx| (tx.host(), tx.peer())),
-        (server, client)
-    );
+    let proto = h.with_protocol(|_, tx| (tx.host(), tx.peer()));
+    assert_eq!(proto, (server, client));
     let mut h = Harness::client(quiet("Proto"));
-    assert_eq!(
-        h.with_protocol(|_, tx| (tx.host(), tx.peer())),
-        (client, server)
-    );
+    let proto = h.with_protocol(|_, tx| (tx.host(), tx.peer()));
+    assert_eq!(proto, (client, server));
 }
 
 #[test]
 fn pair_addresses_override_the_defaults() {
     // Custom IPv4 and IPv6 addresses, seen from both ends.
     let (client, server) = (addr("192.168.1.7:5555"), addr("[::1]:443"));
-    let mut pair = Pair::new(quiet("Client"), quiet("Server")).addresses(client, server);
-    assert_eq!(
-        pair.with_client(|_, tx| (tx.host(), tx.peer())),
-        (client, server)
-    );
-    assert_eq!(
-        pair.with_server(|_, tx| (tx.host(), tx.peer())),
-        (server, client)
-    );
+    let pair = Pair::new(quiet("Client"), quiet("Server"));
+    let mut pair = pair.addresses(client, server);
+    let c = pair.with_client(|_, tx| (tx.host(), tx.peer()));
+    let s = pair.with_server(|_, tx| (tx.host(), tx.peer()));
+    assert_eq!((c, s), ((client, server), (server, client)));
 }

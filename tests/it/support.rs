@@ -14,26 +14,28 @@ use piecemeal::{Protocol, Reason, Transport};
 
 /// What a `Hooks` protocol observed, and a scratch counter for the closures.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct State {
+pub(crate) struct State {
     /// Every byte received, joined.
-    pub received: Vec<u8>,
+    pub(crate) received: Vec<u8>,
     /// How many pieces arrived.
-    pub pieces: usize,
+    pub(crate) pieces: usize,
     /// The callbacks in the order they were made (`"made"`, `"data"`, `"read_lost"`, …).
-    pub calls: Vec<&'static str>,
+    pub(crate) calls: Vec<&'static str>,
     /// The reason given to `connection_lost`.
-    pub lost: Option<Reason>,
+    pub(crate) lost: Option<Reason>,
     /// Free for the closures to use.
-    pub counter: u64,
+    pub(crate) counter: u64,
 }
 
 type Hook = Box<dyn FnMut(&mut State, &mut Transport<'_>)>;
 type DataHook = Box<dyn FnMut(&mut State, Bytes, &mut Transport<'_>)>;
 type TimerHook = Box<dyn FnMut(&mut State, TimerId, &mut Transport<'_>)>;
+type StopHook = Box<dyn FnMut(&mut State)>;
+type LostHook = Box<dyn FnMut(&mut State, &Reason)>;
 
 /// A protocol whose callbacks are closures. Unset callbacks only record themselves.
-pub struct Hooks {
-    pub state: State,
+pub(crate) struct Hooks {
+    pub(crate) state: State,
     name: &'static str,
     half_closeable: bool,
     made: Option<Hook>,
@@ -43,12 +45,12 @@ pub struct Hooks {
     timer: Option<TimerHook>,
     pause: Option<Hook>,
     resume: Option<Hook>,
-    stop: Option<Box<dyn FnMut(&mut State)>>,
-    lost: Option<Box<dyn FnMut(&mut State, &Reason)>>,
+    stop: Option<StopHook>,
+    lost: Option<LostHook>,
 }
 
 impl Hooks {
-    pub fn new(name: &'static str) -> Self {
+    pub(crate) fn new(name: &'static str) -> Self {
         Self {
             state: State::default(),
             name,
@@ -65,17 +67,20 @@ impl Hooks {
         }
     }
 
-    pub fn half_closeable(mut self) -> Self {
+    pub(crate) fn half_closeable(mut self) -> Self {
         self.half_closeable = true;
         self
     }
 
-    pub fn on_made(mut self, f: impl FnMut(&mut State, &mut Transport<'_>) + 'static) -> Self {
+    pub(crate) fn on_made(
+        mut self,
+        f: impl FnMut(&mut State, &mut Transport<'_>) + 'static,
+    ) -> Self {
         self.made = Some(Box::new(f));
         self
     }
 
-    pub fn on_data(
+    pub(crate) fn on_data(
         mut self,
         f: impl FnMut(&mut State, Bytes, &mut Transport<'_>) + 'static,
     ) -> Self {
@@ -83,12 +88,15 @@ impl Hooks {
         self
     }
 
-    pub fn on_read_lost(mut self, f: impl FnMut(&mut State, &mut Transport<'_>) + 'static) -> Self {
+    pub(crate) fn on_read_lost(
+        mut self,
+        f: impl FnMut(&mut State, &mut Transport<'_>) + 'static,
+    ) -> Self {
         self.read_lost = Some(Box::new(f));
         self
     }
 
-    pub fn on_write_lost(
+    pub(crate) fn on_write_lost(
         mut self,
         f: impl FnMut(&mut State, &mut Transport<'_>) + 'static,
     ) -> Self {
@@ -96,7 +104,7 @@ impl Hooks {
         self
     }
 
-    pub fn on_timer(
+    pub(crate) fn on_timer(
         mut self,
         f: impl FnMut(&mut State, TimerId, &mut Transport<'_>) + 'static,
     ) -> Self {
@@ -104,22 +112,28 @@ impl Hooks {
         self
     }
 
-    pub fn on_pause(mut self, f: impl FnMut(&mut State, &mut Transport<'_>) + 'static) -> Self {
+    pub(crate) fn on_pause(
+        mut self,
+        f: impl FnMut(&mut State, &mut Transport<'_>) + 'static,
+    ) -> Self {
         self.pause = Some(Box::new(f));
         self
     }
 
-    pub fn on_resume(mut self, f: impl FnMut(&mut State, &mut Transport<'_>) + 'static) -> Self {
+    pub(crate) fn on_resume(
+        mut self,
+        f: impl FnMut(&mut State, &mut Transport<'_>) + 'static,
+    ) -> Self {
         self.resume = Some(Box::new(f));
         self
     }
 
-    pub fn on_stop(mut self, f: impl FnMut(&mut State) + 'static) -> Self {
+    pub(crate) fn on_stop(mut self, f: impl FnMut(&mut State) + 'static) -> Self {
         self.stop = Some(Box::new(f));
         self
     }
 
-    pub fn on_lost(mut self, f: impl FnMut(&mut State, &Reason) + 'static) -> Self {
+    pub(crate) fn on_lost(mut self, f: impl FnMut(&mut State, &Reason) + 'static) -> Self {
         self.lost = Some(Box::new(f));
         self
     }
@@ -202,11 +216,11 @@ impl Protocol for Hooks {
 }
 
 /// A protocol that does nothing but record (`Hooks` with no closures).
-pub fn quiet(name: &'static str) -> Hooks {
+pub(crate) fn quiet(name: &'static str) -> Hooks {
     Hooks::new(name)
 }
 
 /// Echoes every piece back.
-pub fn echo() -> Hooks {
+pub(crate) fn echo() -> Hooks {
     Hooks::new("Echo").on_data(|_, data, tx| tx.write_bytes(data))
 }

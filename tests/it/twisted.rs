@@ -608,8 +608,11 @@ fn t25_both_close_after_exchange() {
     let c = [Connected, rx(b"hi-from-server"), Lost(Done)];
     let s = [Connected, rx(b"hi-from-client"), Lost(Done)];
     scenario((client, server), &c, &s, |pair| {
-        // Not observable in real TCP. piecemeal: the server's greeting was written first, so
-        // the client closes first, its EOF is taken first, and it is told first.
-        assert_eq!(lost_order(pair), [End::Client, End::Server]);
+        // Not observable in real TCP. piecemeal: each end closes once the other's greeting is
+        // complete, which depends on how the greetings are cut; whichever closes first has its
+        // EOF taken first and is told first.
+        let closed = ends_where(pair, |e| matches!(e, Event::CloseRequested));
+        assert_eq!(closed.len(), 2);
+        assert_eq!(lost_order(pair), closed);
     });
 }

@@ -15,8 +15,11 @@
 //! [`EventLog::transcript`] renders the log as plain text, one line per event, with the
 //! chunking literals on top so a failure can be replayed from the message alone.
 
+mod store;
+
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
+use std::sync::OnceLock;
 
 use bytes::{Bytes, BytesMut};
 
@@ -305,19 +308,56 @@ impl fmt::Debug for Record {
 }
 
 /// The ordered record of everything that happened in one simulation.
+///
+/// Stored compactly while the simulation runs (16 bytes a record; a write's payload is kept
+/// once, as the `Bytes` that was written, and a received piece as a length into it); the
+/// [`Record`]s are built on first access and cached until the next event.
 #[derive(Clone, Default)]
 pub struct EventLog {
-    records: Vec<Record>,
+    store: store::Store,
+    cache: OnceLock<Vec<Record>>,
     labels: Vec<[String; 2]>,
     header: Vec<String>,
 }
 
 impl EventLog {
-    pub(crate) fn push(&mut self, record: Record) {
-        self.records.push(record);
+    #[inline]
+    fn invalidate(&mut self) {
+        if self.cache.get_mut().is_some() {
+            self.cache = OnceLock::new();
+        }
+    }
+
+    /// Record an event (any kind; `Received` must go through [`received`](Self::received)).
+    pub(crate) fn push(&mut self, step: u64, time: Instant, conn: ConnId, end: End, event: Event) {
+        debug_assert!(!matches!(event, Event::Received(_)));
+        self.invalidate();
+        self.store.push(step, time, conn, end, event);
+    }
+
+    /// Record that `end` received the next `len` bytes its peer wrote.
+    #[inline]
+    pub(crate) fn received(
+        &mut self,
+        step: u64,
+        time: Instant,
+        conn: ConnId,
+        end: End,
+        len: usize,
+    ) {
+        self.invalidate();
+        self.store.received(step, time, conn, end, len);
+    }
+
+    /// Record that `end` wrote `data` (accepted by the transport).
+    #[inline]
+    pub(crate) fn wrote(&mut self, step: u64, time: Instant, conn: ConnId, end: End, data: &Bytes) {
+        self.invalidate();
+        self.store.wrote(step, time, conn, end, data);
     }
 
     pub(crate) fn add_conn(&mut self, labels: [String; 2]) {
+        self.store.add_conn();
         self.labels.push(labels);
     }
 
@@ -328,24 +368,24 @@ impl EventLog {
     /// All records, in order.
     #[must_use]
     pub fn records(&self) -> &[Record] {
-        &self.records
+        self.cache.get_or_init(|| self.store.materialize())
     }
 
     /// The number of records.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.store.len()
     }
 
     /// Whether nothing was recorded.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.store.len() == 0
     }
 
     /// The events of one end, in order.
     pub fn events(&self, conn: ConnId, end: End) -> impl Iterator<Item = &Event> + '_ {
-        self.records
+        self.records()
             .iter()
             .filter(move |r| r.conn == conn && r.end == end)
             .map(|r| &r.event)
@@ -381,7 +421,7 @@ impl EventLog {
     /// the protocol did the same things between its non-data events.
     #[must_use]
     pub fn normalized(&self) -> Normalized {
-        let mut keys: Vec<(ConnId, End)> = self.records.iter().map(|r| (r.conn, r.end)).collect();
+        let mut keys: Vec<(ConnId, End)> = self.records().iter().map(|r| (r.conn, r.end)).collect();
         keys.sort_unstable();
         keys.dedup();
         let ends = keys
@@ -418,7 +458,7 @@ impl EventLog {
 
 impl fmt::Debug for EventLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(&self.records).finish()
+        f.debug_list().entries(self.records()).finish()
     }
 }
 
@@ -510,7 +550,8 @@ impl fmt::Display for Transcript<'_> {
         for line in &log.header {
             writeln!(f, "# {line}")?;
         }
-        let skip = self.tail.map_or(0, |n| log.records.len().saturating_sub(n));
+        let records = log.records();
+        let skip = self.tail.map_or(0, |n| records.len().saturating_sub(n));
         if skip > 0 {
             writeln!(f, "# … {skip} earlier events not shown")?;
         }
@@ -522,7 +563,7 @@ impl fmt::Display for Transcript<'_> {
             .unwrap_or(0)
             .min(24);
         let mut line = String::new();
-        for r in &log.records[skip..] {
+        for r in &records[skip..] {
             line.clear();
             let _ = write!(
                 line,
@@ -536,7 +577,7 @@ impl fmt::Display for Transcript<'_> {
             );
             writeln!(f, "{}", line.trim_end())?;
         }
-        if log.records.is_empty() {
+        if records.is_empty() {
             writeln!(f, "# (no events recorded)")?;
         }
         Ok(())
@@ -602,7 +643,10 @@ mod tests {
             rec(5, End::Server, Event::Note("a note".into())),
             rec(6, End::Server, Event::Lost(Reason::Done)),
         ] {
-            log.push(r);
+            match r.event {
+                Event::Received(b) => log.received(r.step, r.time, r.conn, r.end, b.len()),
+                event => log.push(r.step, r.time, r.conn, r.end, event),
+            }
         }
         log
     }
