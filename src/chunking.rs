@@ -883,6 +883,68 @@ impl fmt::Display for ChunkingError {
 
 impl Error for ChunkingError {}
 
+/// Decodes a plan from fuzzer input (feature `arbitrary`).
+///
+/// The first byte picks the family — `whole`, `every_byte`, `fixed`, `cuts` (twice as often),
+/// `sizes`, `per_write` or `seeded` — and the following bytes its arguments, kept small so that
+/// short inputs get cut often: sizes in `1..=64`, cut gaps in `1..=256`, at most 64 cuts or
+/// 8 sizes. Every byte string decodes to a valid plan, and the plan prints as the same literal
+/// as any other, so a crash report shows a line to paste into a regression test.
+///
+/// ```
+/// use arbitrary::{Arbitrary, Unstructured};
+/// use piecemeal::Chunking;
+///
+/// let mut u = Unstructured::new(&[3, 2, 0, 4, 9]);
+/// let plan = Chunking::arbitrary(&mut u).unwrap();
+/// assert_eq!(plan, Chunking::cuts([1, 6, 16]));
+/// ```
+#[cfg(feature = "arbitrary")]
+#[cfg_attr(docsrs, doc(cfg(feature = "arbitrary")))]
+impl<'a> arbitrary::Arbitrary<'a> for Chunking {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let size = |u: &mut arbitrary::Unstructured<'a>| -> arbitrary::Result<usize> {
+            Ok(usize::from(u.int_in_range(1u8..=64)?))
+        };
+        let plan = match u.int_in_range(0u8..=7)? {
+            0 => Plan::Whole,
+            1 => Plan::EveryByte,
+            2 => Plan::Fixed(size(u)?),
+            3 | 4 => {
+                let count = u.int_in_range(0u8..=63)?;
+                let mut offsets = Vec::with_capacity(usize::from(count) + 1);
+                let mut at = 0usize;
+                for _ in 0..=count {
+                    if u.is_empty() && !offsets.is_empty() {
+                        break;
+                    }
+                    at += usize::from(u.arbitrary::<u8>()?) + 1;
+                    offsets.push(at);
+                }
+                Plan::Cuts(offsets.into())
+            }
+            5 => {
+                let count = u.int_in_range(1u8..=8)?;
+                let mut sizes = Vec::with_capacity(usize::from(count));
+                for _ in 0..count {
+                    sizes.push(size(u)?);
+                }
+                Plan::Sizes(sizes.into())
+            }
+            6 => Plan::PerWrite,
+            _ => Plan::Seeded {
+                seed: u.arbitrary()?,
+                max: size(u)?,
+            },
+        };
+        Ok(Self::of(plan))
+    }
+
+    fn size_hint(_depth: usize) -> (usize, Option<usize>) {
+        (1, None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Chunking as C, *};

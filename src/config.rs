@@ -1,5 +1,7 @@
 //! [`Config`]: the settings every face of the engine shares.
 
+use crate::schedule::Schedule;
+
 /// What the harness does when a protocol callback panics.
 #[non_exhaustive]
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -36,6 +38,7 @@ pub struct Config {
     panic_policy: PanicPolicy,
     strict: bool,
     record: bool,
+    schedule: Schedule,
 }
 
 impl Config {
@@ -49,6 +52,7 @@ impl Config {
             panic_policy: PanicPolicy::Propagate,
             strict: false,
             record: true,
+            schedule: Schedule::fifo(),
         }
     }
 
@@ -98,6 +102,21 @@ impl Config {
     pub fn record(mut self, record: bool) -> Self {
         self.record = record;
         self
+    }
+
+    /// Which ready action runs next when several are ready at once (default
+    /// [`Schedule::fifo`]: the one that became ready first). Non-default schedules explore
+    /// other interleavings; the transcript names the schedule so the run can be replayed.
+    #[must_use]
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// The schedule; see [`schedule`](Self::schedule).
+    #[must_use]
+    pub fn schedule_value(&self) -> &Schedule {
+        &self.schedule
     }
 
     /// The step limit; see [`step_limit`](Self::step_limit).

@@ -50,6 +50,7 @@ use crate::transport::Transport;
 /// ```
 pub struct Harness<P> {
     sim: Sim<Ends<P>>,
+    conn: ConnId,
 }
 
 struct Ends<P> {
@@ -117,15 +118,14 @@ impl<P: Protocol> Harness<P> {
             peer: TestPeer::default(),
             proto_end,
         };
-        Self {
-            sim: Sim::new(Config::new(), spec, ends),
-        }
+        let (sim, conn) = Sim::single(Config::new(), spec, ends);
+        Self { sim, conn }
     }
 
     /// Use these settings (step limit, high-water mark, panic policy, strict mode, recording).
     #[must_use]
     pub fn config(mut self, cfg: Config) -> Self {
-        self.sim.core.cfg = cfg;
+        self.sim.core.set_config(cfg);
         self
     }
 
@@ -133,7 +133,7 @@ impl<P: Protocol> Harness<P> {
     #[must_use]
     pub fn latency(mut self, latency: Duration) -> Self {
         for e in [End::Client, End::Server] {
-            self.sim.core.set_latency(self.sim.conn, e, latency);
+            self.sim.core.set_latency(self.conn, e, latency);
         }
         self
     }
@@ -143,7 +143,7 @@ impl<P: Protocol> Harness<P> {
     #[must_use]
     pub fn outbound(mut self, chunking: Chunking) -> Self {
         let end = self.end();
-        self.sim.core.set_plan(self.sim.conn, end, chunking);
+        self.sim.core.set_plan(self.conn, end, chunking);
         self
     }
 
@@ -175,8 +175,8 @@ impl<P: Protocol> Harness<P> {
     pub fn deliver_bytes(&mut self, data: Bytes, chunking: Chunking) -> &mut Self {
         self.sim.connect();
         let peer = self.end().peer();
-        let state = self.sim.core.end_state(self.sim.conn, peer);
-        if state.write_shut() || self.sim.core.is_closing(self.sim.conn, peer) {
+        let state = self.sim.core.end_state(self.conn, peer);
+        if state.write_shut() || self.sim.core.is_closing(self.conn, peer) {
             panic!(
                 "{}",
                 self.sim.core.failure(&format!(
@@ -188,10 +188,10 @@ impl<P: Protocol> Harness<P> {
             );
         }
         let note = format!("peer delivers {} bytes cut by {chunking}", data.len());
-        let conn = self.sim.conn;
+        let conn = self.conn;
         self.sim.core.set_plan(conn, peer, chunking);
         self.sim.core.record(conn, peer, Event::Note(note.into()));
-        self.sim.act(peer, |_, tx| tx.write_bytes(data));
+        self.sim.act(self.conn, peer, |_, tx| tx.write_bytes(data));
         self.sim.run_until_idle("Harness::deliver");
         self
     }
@@ -226,7 +226,7 @@ impl<P: Protocol> Harness<P> {
 
     fn peer_act(&mut self, f: impl FnOnce(&mut Transport<'_>), what: &str) -> &mut Self {
         let peer = self.end().peer();
-        self.sim.act(peer, |_, tx| f(tx));
+        self.sim.act(self.conn, peer, |_, tx| f(tx));
         self.sim.run_until_idle(what);
         self
     }
@@ -235,7 +235,7 @@ impl<P: Protocol> Harness<P> {
     /// request), then run until idle.
     pub fn with_protocol<R>(&mut self, f: impl FnOnce(&mut P, &mut Transport<'_>) -> R) -> R {
         let end = self.end();
-        let out = self.sim.act(end, |ends, tx| f(&mut ends.proto, tx));
+        let out = self.sim.act(self.conn, end, |ends, tx| f(&mut ends.proto, tx));
         self.sim.run_until_idle("Harness::with_protocol");
         out
     }
@@ -288,7 +288,7 @@ impl<P: Protocol> Harness<P> {
     pub fn peer_got_eof(&self) -> bool {
         self.sim
             .core
-            .end_state(self.sim.conn, self.end().peer())
+            .end_state(self.conn, self.end().peer())
             .eof
     }
 
@@ -296,7 +296,7 @@ impl<P: Protocol> Harness<P> {
     /// paused reading, or under latency).
     #[must_use]
     pub fn buffered(&self) -> usize {
-        self.sim.buffered(self.end())
+        self.sim.buffered(self.conn, self.end())
     }
 
     /// The protocol under test.
@@ -321,7 +321,7 @@ impl<P: Protocol> Harness<P> {
     /// The protocol's events, in order.
     #[must_use]
     pub fn events(&self) -> Vec<Event> {
-        self.sim.events(self.end())
+        self.sim.events(self.conn, self.end())
     }
 
     /// The whole event log, both ends.
@@ -339,7 +339,7 @@ impl<P: Protocol> Harness<P> {
     /// Why the protocol's connection ended, once it has.
     #[must_use]
     pub fn lost(&self) -> Option<&Reason> {
-        self.sim.lost(self.end())
+        self.sim.lost(self.conn, self.end())
     }
 
     /// The current virtual time.
@@ -351,7 +351,7 @@ impl<P: Protocol> Harness<P> {
     /// The connection's id in the event log.
     #[must_use]
     pub fn conn(&self) -> ConnId {
-        self.sim.conn
+        self.conn
     }
 
     /// Which end of the connection the protocol is.

@@ -73,6 +73,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod check;
 pub mod chunking;
 pub mod clock;
 mod config;
@@ -81,6 +82,8 @@ pub mod event;
 mod harness;
 mod pair;
 mod protocol;
+pub mod protocols;
+pub mod schedule;
 #[cfg(feature = "proptest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
 pub mod strategy;
@@ -92,6 +95,7 @@ pub use crate::event::{ConnId, End, Event, EventLog, Misuse, Reason};
 pub use crate::harness::Harness;
 pub use crate::pair::Pair;
 pub use crate::protocol::Protocol;
+pub use crate::schedule::Schedule;
 pub use crate::transport::{ProducerKind, Transport};
 
 /// The Rust examples of the README and of `docs/`, run as doctests.

@@ -55,6 +55,7 @@ use crate::transport::Transport;
 /// ```
 pub struct Pair<C, S> {
     sim: Sim<Ends<C, S>>,
+    conn: ConnId,
 }
 
 struct Ends<C, S> {
@@ -85,15 +86,14 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
             plans: [Chunking::whole(), Chunking::whole()],
             latency: [Duration::ZERO; 2],
         };
-        Self {
-            sim: Sim::new(Config::new(), spec, Ends { client, server }),
-        }
+        let (sim, conn) = Sim::single(Config::new(), spec, Ends { client, server });
+        Self { sim, conn }
     }
 
     /// Use these settings (step limit, high-water mark, panic policy, strict mode, recording).
     #[must_use]
     pub fn config(mut self, cfg: Config) -> Self {
-        self.sim.core.cfg = cfg;
+        self.sim.core.set_config(cfg);
         self
     }
 
@@ -116,7 +116,7 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
     pub fn latency_client_to_server(mut self, latency: Duration) -> Self {
         self.sim
             .core
-            .set_latency(self.sim.conn, End::Client, latency);
+            .set_latency(self.conn, End::Client, latency);
         self
     }
 
@@ -125,7 +125,7 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
     pub fn latency_server_to_client(mut self, latency: Duration) -> Self {
         self.sim
             .core
-            .set_latency(self.sim.conn, End::Server, latency);
+            .set_latency(self.conn, End::Server, latency);
         self
     }
 
@@ -140,14 +140,14 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
     /// (default: client `10.0.0.2:49152`, server `10.0.0.1:9000`).
     #[must_use]
     pub fn addresses(mut self, client: SocketAddr, server: SocketAddr) -> Self {
-        self.sim.core.set_addr(self.sim.conn, End::Client, client);
-        self.sim.core.set_addr(self.sim.conn, End::Server, server);
+        self.sim.core.set_addr(self.conn, End::Client, client);
+        self.sim.core.set_addr(self.conn, End::Server, server);
         self
     }
 
     /// Cut what `writer` writes from now on with `chunking` (the switch is itself a cut).
     pub fn set_chunking(&mut self, writer: End, chunking: Chunking) -> &mut Self {
-        self.sim.core.set_plan(self.sim.conn, writer, chunking);
+        self.sim.core.set_plan(self.conn, writer, chunking);
         self
     }
 
@@ -193,38 +193,38 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
     /// not connected yet, so the client has had its `connection_made`.
     pub fn with_client<R>(&mut self, f: impl FnOnce(&mut C, &mut Transport<'_>) -> R) -> R {
         self.sim
-            .act(End::Client, |ends, tx| f(&mut ends.client, tx))
+            .act(self.conn, End::Client, |ends, tx| f(&mut ends.client, tx))
     }
 
     /// Call into the server from the test with its transport; see
     /// [`with_client`](Self::with_client).
     pub fn with_server<R>(&mut self, f: impl FnOnce(&mut S, &mut Transport<'_>) -> R) -> R {
         self.sim
-            .act(End::Server, |ends, tx| f(&mut ends.server, tx))
+            .act(self.conn, End::Server, |ends, tx| f(&mut ends.server, tx))
     }
 
     /// Write `data` as `end` (as if its protocol had). Delivered at the next run.
     pub fn write(&mut self, end: End, data: impl AsRef<[u8]>) -> &mut Self {
         let data = Bytes::copy_from_slice(data.as_ref());
-        self.sim.act(end, |_, tx| tx.write_bytes(data));
+        self.sim.act(self.conn, end, |_, tx| tx.write_bytes(data));
         self
     }
 
     /// `lose_connection` as `end`.
     pub fn lose(&mut self, end: End) -> &mut Self {
-        self.sim.act(end, |_, tx| tx.lose_connection());
+        self.sim.act(self.conn, end, |_, tx| tx.lose_connection());
         self
     }
 
     /// `abort_connection` as `end`.
     pub fn abort(&mut self, end: End) -> &mut Self {
-        self.sim.act(end, |_, tx| tx.abort_connection());
+        self.sim.act(self.conn, end, |_, tx| tx.abort_connection());
         self
     }
 
     /// `lose_write_connection` as `end`.
     pub fn half_close(&mut self, end: End) -> &mut Self {
-        self.sim.act(end, |_, tx| tx.lose_write_connection());
+        self.sim.act(self.conn, end, |_, tx| tx.lose_write_connection());
         self
     }
 
@@ -261,7 +261,7 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
     /// The events of one end, in order.
     #[must_use]
     pub fn events(&self, end: End) -> Vec<Event> {
-        self.sim.events(end)
+        self.sim.events(self.conn, end)
     }
 
     /// The whole event log.
@@ -279,13 +279,13 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
     /// Why `end`'s connection ended, once it has.
     #[must_use]
     pub fn lost(&self, end: End) -> Option<&Reason> {
-        self.sim.lost(end)
+        self.sim.lost(self.conn, end)
     }
 
     /// Bytes `end` wrote that its peer has not received.
     #[must_use]
     pub fn buffered(&self, end: End) -> usize {
-        self.sim.buffered(end)
+        self.sim.buffered(self.conn, end)
     }
 
     /// The current virtual time.
@@ -297,7 +297,7 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
     /// The connection's id in the event log.
     #[must_use]
     pub fn conn(&self) -> ConnId {
-        self.sim.conn
+        self.conn
     }
 }
 

@@ -190,6 +190,25 @@ impl<'a> Transport<'a> {
         self.core.is_closing(self.conn, self.end)
     }
 
+    /// A transport for the same end of another connection, for as long as this callback runs:
+    /// how a server protocol writes to its other clients (a chat room's broadcast), as a
+    /// Twisted protocol writes to another protocol's transport. What is asked of it takes
+    /// effect after the callback returns, like everything else.
+    ///
+    /// # Panics
+    ///
+    /// If `conn` does not exist.
+    #[track_caller]
+    pub fn other(&mut self, conn: ConnId) -> Transport<'_> {
+        let count = self.core.conn_count();
+        assert!(
+            conn.index() < count,
+            "Transport::other({conn}): there is no such connection ({count} exist)"
+        );
+        self.core.touched.push((conn, self.end));
+        Transport::new(self.core, conn, self.end)
+    }
+
     /// The connection this transport belongs to.
     #[must_use]
     pub fn conn(&self) -> ConnId {

@@ -28,6 +28,7 @@ use crate::clock::{Instant, TimerId};
 use crate::config::{Config, PanicPolicy};
 use crate::event::{ConnId, End, Event, EventLog, Misuse, Reason};
 use crate::protocol::Protocol;
+use crate::schedule::Picker;
 use crate::transport::{ProducerKind, Transport};
 
 pub(crate) use self::sim::Sim;
@@ -36,6 +37,14 @@ use self::wire::{HeadKind, Marker, Wire};
 /// How the engine reaches the protocols of a face (which own them).
 pub(crate) trait Protos {
     fn get(&mut self, conn: ConnId, end: End) -> &mut dyn Protocol;
+
+    /// A connection attempt to `addr` reached its destination: build the accepting end's
+    /// protocol and return its label, or `None` if nobody listens there. Only faces that make
+    /// connections by address (the reactor) accept anything.
+    fn accept(&mut self, conn: ConnId, addr: SocketAddr) -> Option<String> {
+        let _ = (conn, addr);
+        None
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -48,6 +57,10 @@ enum Task {
     /// Resume this end's producer.
     Resume(ConnId, End),
     Timer(u64),
+    /// A connection attempt reaches its destination.
+    Connect(ConnId),
+    /// A connection attempt gives up.
+    ConnectTimeout(ConnId),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -151,6 +164,8 @@ impl EndState {
 
 #[derive(Debug)]
 pub(crate) struct Conn {
+    /// A connection attempt is under way (reactor connections, before accept or refusal).
+    pub(crate) connecting: bool,
     pub(crate) ends: [EndState; 2],
     /// `wires[e]` carries what end `e` writes.
     pub(crate) wires: [Wire; 2],
@@ -168,6 +183,8 @@ pub(crate) struct ConnSpec {
 #[derive(Debug)]
 enum TimerKind {
     Protocol(u64),
+    Connect,
+    ConnectTimeout,
     /// The head of a wire arrives (latency).
     Arrival,
 }
@@ -262,6 +279,9 @@ pub(crate) struct Core {
     next_timer: u64,
     pub(crate) log: EventLog,
     pub(crate) cfg: Config,
+    picker: Picker,
+    /// Ends of other connections a callback acted on (`Transport::other`), to settle after it.
+    pub(crate) touched: Vec<(ConnId, End)>,
     strict_violation: Option<String>,
 }
 
@@ -278,9 +298,19 @@ impl Core {
             live_timers: BTreeMap::new(),
             next_timer: 0,
             log: EventLog::default(),
+            picker: cfg.schedule_value().picker(),
             cfg,
+            touched: Vec::new(),
             strict_violation: None,
         }
+    }
+
+    /// Replace the configuration (before or between runs); the schedule starts over.
+    pub(crate) fn set_config(&mut self, cfg: Config) {
+        self.picker = cfg.schedule_value().picker();
+        let line = (!cfg.schedule_value().is_fifo()).then(|| format!("schedule: {}", cfg.schedule_value()));
+        self.log.set_preamble(line);
+        self.cfg = cfg;
     }
 
     // ----- connections ------------------------------------------------------------------
@@ -290,6 +320,7 @@ impl Core {
         let [pc, ps] = spec.plans;
         let [lc, ls] = spec.latency;
         self.conns.push(Conn {
+            connecting: false,
             ends: spec.addrs.map(EndState::new),
             wires: [Wire::new(pc, lc), Wire::new(ps, ls)],
         });
@@ -338,6 +369,28 @@ impl Core {
             let stamp = self.next_stamp();
             self.ready.push(stamp, Task::Made(c, e));
         }
+    }
+
+    /// Start a connection attempt: it reaches its destination after `latency` (then the face
+    /// accepts or refuses it), or gives up after `timeout`.
+    pub(crate) fn begin_connect(&mut self, c: ConnId, latency: Duration, timeout: Option<Duration>) {
+        self.conn_mut(c).connecting = true;
+        let at = self.now + latency;
+        self.clock_entry(at, c, End::Client, TimerKind::Connect);
+        if let Some(t) = timeout {
+            let at = self.now + t;
+            self.clock_entry(at, c, End::Client, TimerKind::ConnectTimeout);
+        }
+    }
+
+    fn clock_entry(&mut self, at: Instant, conn: ConnId, end: End, kind: TimerKind) {
+        let key = (at, self.clock_seq);
+        self.clock_seq += 1;
+        self.clock.insert(key, ClockEntry { conn, end, kind });
+    }
+
+    pub(crate) fn conn_count(&self) -> usize {
+        self.conns.len()
     }
 
     pub(crate) fn conn(&self, c: ConnId) -> &Conn {
@@ -613,6 +666,14 @@ impl Core {
                     self.conn_mut(conn).wires[end.index()].arrival_pending = false;
                     self.schedule_wire(conn, end);
                 }
+                TimerKind::Connect => {
+                    let stamp = self.next_stamp();
+                    self.ready.push(stamp, Task::Connect(conn));
+                }
+                TimerKind::ConnectTimeout => {
+                    let stamp = self.next_stamp();
+                    self.ready.push(stamp, Task::ConnectTimeout(conn));
+                }
             }
         }
         any
@@ -657,6 +718,9 @@ impl Core {
 
     /// Run one ready task. Returns false when nothing is ready.
     pub(crate) fn step<P: Protos>(&mut self, protos: &mut P) -> bool {
+        if !self.cfg.schedule_value().is_fifo() {
+            return self.step_scheduled(protos);
+        }
         while let Some((stamp, task)) = self.ready.pop() {
             if self.exec(protos, stamp, task) {
                 self.check_strict();
@@ -664,6 +728,71 @@ impl Core {
             }
         }
         false
+    }
+
+    /// One step under a non-default schedule: gather the valid ready tasks (oldest first), let
+    /// the schedule pick one, put the others back.
+    fn step_scheduled<P: Protos>(&mut self, protos: &mut P) -> bool {
+        let mut ready = Vec::new();
+        while let Some((stamp, task)) = self.ready.pop() {
+            if self.is_valid(stamp, task) {
+                ready.push((stamp, task));
+            } else {
+                self.retire(stamp, task);
+            }
+        }
+        if ready.is_empty() {
+            return false;
+        }
+        let k = if ready.len() > 1 { self.picker.pick(ready.len()) } else { 0 };
+        let (stamp, task) = ready.remove(k);
+        for (s, t) in ready {
+            self.ready.push(s, t);
+        }
+        let ran = self.exec(protos, stamp, task);
+        debug_assert!(ran, "a valid task must run: {task:?}");
+        self.check_strict();
+        ran
+    }
+
+    /// Whether a queued task is current: exactly the checks `exec` makes before it runs one.
+    fn is_valid(&self, stamp: u64, task: Task) -> bool {
+        match task {
+            Task::Made(c, e) => {
+                let end = self.end_state(c, e);
+                !end.made && end.lost.is_none()
+            }
+            Task::Wire(c, w) => {
+                let conn = self.conn(c);
+                let wire = &conn.wires[w.index()];
+                let Some(head) = wire.head().filter(|h| wire.queued && h.stamp == stamp) else {
+                    return false;
+                };
+                let rx = &conn.ends[w.peer().index()];
+                let discard = rx.lost.is_some() || rx.close != Close::Open;
+                discard || head.kind == HeadKind::End(Marker::Rst) || (rx.made && !rx.paused)
+            }
+            Task::Notify(c, e) => {
+                let end = self.end_state(c, e);
+                end.notify_stamp == Some(stamp) && end.lost.is_none()
+            }
+            Task::Resume(c, e) => {
+                let end = self.end_state(c, e);
+                end.resume_stamp == Some(stamp) && end.lost.is_none() && end.producer.is_some()
+            }
+            Task::Timer(id) => self.live_timers.contains_key(&id),
+            Task::Connect(c) | Task::ConnectTimeout(c) => self.conn(c).connecting,
+        }
+    }
+
+    /// Drop a task that is no longer valid, with the bookkeeping `exec` would have done.
+    fn retire(&mut self, stamp: u64, task: Task) {
+        if let Task::Wire(c, w) = task {
+            let wire = &mut self.conns[c.index()].wires[w.index()];
+            if wire.queued && wire.head().is_some_and(|h| h.stamp == stamp) {
+                wire.queued = false;
+            }
+        }
     }
 
     /// Run everything ready now, including timers due now, without moving time.
@@ -749,6 +878,31 @@ impl Core {
                 self.step += 1;
                 self.record(c, e, Event::ProducerResumed);
                 self.callback(protos, c, e, Callback::Resume);
+                true
+            }
+            Task::Connect(c) => {
+                if !self.conn(c).connecting {
+                    return false;
+                }
+                self.conn_mut(c).connecting = false;
+                self.step += 1;
+                let addr = self.end_state(c, End::Server).addr;
+                match protos.accept(c, addr) {
+                    Some(label) => {
+                        self.log.set_label(c, End::Server, label);
+                        self.connect(c);
+                    }
+                    None => self.fail_attempt(protos, c, Reason::Refused),
+                }
+                true
+            }
+            Task::ConnectTimeout(c) => {
+                if !self.conn(c).connecting {
+                    return false;
+                }
+                self.conn_mut(c).connecting = false;
+                self.step += 1;
+                self.fail_attempt(protos, c, Reason::TimedOut);
                 true
             }
             Task::Timer(id) => {
@@ -964,6 +1118,16 @@ impl Core {
         self.finish(protos, c, e, reason);
     }
 
+    /// A connection attempt failed: the connecting end hears `connection_lost(reason)` (it never
+    /// had `connection_made`); there is no accepting end.
+    fn fail_attempt<P: Protos>(&mut self, protos: &mut P, c: ConnId, reason: Reason) {
+        self.end_mut(c, End::Server).lost = Some(reason.clone());
+        for w in [End::Client, End::Server] {
+            self.conns[c.index()].wires[w.index()].clear();
+        }
+        self.finish(protos, c, End::Client, reason);
+    }
+
     /// End `e`'s connection: cancel its timers, stop its producer, call `connection_lost`.
     fn finish<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End, reason: Reason) {
         let end = self.end_mut(c, e);
@@ -1011,6 +1175,15 @@ impl Core {
             self.request_fail(c, e, Reason::Panicked(msg));
         }
         self.settle(protos, c, e);
+        self.settle_touched(protos);
+    }
+
+    /// Settle the ends of other connections that the last callback acted on.
+    #[inline]
+    fn settle_touched<P: Protos>(&mut self, protos: &mut P) {
+        while let Some((c, e)) = self.touched.pop() {
+            self.settle(protos, c, e);
+        }
     }
 
     /// `stop_producing` and `connection_lost`: no transport, nothing to settle after.
@@ -1057,6 +1230,7 @@ impl Core {
     ) -> R {
         let out = f(protos, &mut Transport::new(self, c, e));
         self.settle(protos, c, e);
+        self.settle_touched(protos);
         self.check_strict();
         out
     }

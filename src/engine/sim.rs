@@ -1,4 +1,4 @@
-//! `Sim`: one engine plus the protocols of one connection, and the run loops every face shares.
+//! `Sim`: one engine plus the protocols of a face, and the run loops every face shares.
 
 use std::time::Duration;
 
@@ -13,31 +13,32 @@ use super::{ConnSpec, Core, Protos};
 pub(crate) struct Sim<E> {
     pub(crate) core: Core,
     pub(crate) ends: E,
-    pub(crate) conn: ConnId,
-    connected: bool,
+    /// A connection made on the first run (a `Harness`'s or a `Pair`'s only connection).
+    pending: Option<ConnId>,
 }
 
 impl<E: Protos> Sim<E> {
-    pub(crate) fn new(cfg: Config, spec: ConnSpec, ends: E) -> Self {
-        let mut core = Core::new(cfg);
-        let conn = core.add_conn(spec);
-        Self {
-            core,
-            ends,
-            conn,
-            connected: false,
-        }
+    /// A simulation with no connection yet.
+    pub(crate) fn empty(cfg: Config, ends: E) -> Self {
+        Self { core: Core::new(cfg), ends, pending: None }
+    }
+
+    /// A simulation with one connection, made on the first run.
+    pub(crate) fn single(cfg: Config, spec: ConnSpec, ends: E) -> (Self, ConnId) {
+        let mut sim = Self::empty(cfg, ends);
+        let conn = sim.core.add_conn(spec);
+        sim.pending = Some(conn);
+        (sim, conn)
     }
 
     pub(crate) fn is_connected(&self) -> bool {
-        self.connected
+        self.pending.is_none()
     }
 
-    /// Make the connection (both `connection_made` calls) and run until idle.
+    /// Make the pending connection (both `connection_made` calls) and run until idle.
     pub(crate) fn connect(&mut self) {
-        if !self.connected {
-            self.connected = true;
-            self.core.connect(self.conn);
+        if let Some(conn) = self.pending.take() {
+            self.core.connect(conn);
             self.run_until_idle("connect");
         }
     }
@@ -88,21 +89,27 @@ impl<E: Protos> Sim<E> {
         Some(t)
     }
 
-    /// Act as end `e` from the test (outside any callback); nothing is delivered until a run.
-    pub(crate) fn act<R>(&mut self, e: End, f: impl FnOnce(&mut E, &mut Transport<'_>) -> R) -> R {
+    /// Act as end `e` of `conn` from the test (outside any callback); nothing is delivered
+    /// until a run.
+    pub(crate) fn act<R>(
+        &mut self,
+        conn: ConnId,
+        e: End,
+        f: impl FnOnce(&mut E, &mut Transport<'_>) -> R,
+    ) -> R {
         self.connect();
-        self.core.act(&mut self.ends, self.conn, e, f)
+        self.core.act(&mut self.ends, conn, e, f)
     }
 
-    pub(crate) fn lost(&self, e: End) -> Option<&Reason> {
-        self.core.end_state(self.conn, e).lost.as_ref()
+    pub(crate) fn lost(&self, conn: ConnId, e: End) -> Option<&Reason> {
+        self.core.end_state(conn, e).lost.as_ref()
     }
 
-    pub(crate) fn events(&self, e: End) -> Vec<Event> {
-        self.core.log.events(self.conn, e).cloned().collect()
+    pub(crate) fn events(&self, conn: ConnId, e: End) -> Vec<Event> {
+        self.core.log.events(conn, e).cloned().collect()
     }
 
-    pub(crate) fn buffered(&self, e: End) -> usize {
-        self.core.conn(self.conn).wires[e.index()].buffered
+    pub(crate) fn buffered(&self, conn: ConnId, e: End) -> usize {
+        self.core.conn(conn).wires[e.index()].buffered
     }
 }

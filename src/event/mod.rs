@@ -318,6 +318,7 @@ pub struct EventLog {
     cache: OnceLock<Vec<Record>>,
     labels: Vec<[String; 2]>,
     header: Vec<String>,
+    preamble: Option<String>,
 }
 
 impl EventLog {
@@ -359,6 +360,17 @@ impl EventLog {
     pub(crate) fn add_conn(&mut self, labels: [String; 2]) {
         self.store.add_conn();
         self.labels.push(labels);
+    }
+
+    pub(crate) fn set_label(&mut self, conn: ConnId, end: End, label: String) {
+        if let Some(l) = self.labels.get_mut(conn.index()) {
+            l[end.index()] = label;
+        }
+    }
+
+    /// A first header line (the schedule, when it is not the default).
+    pub(crate) fn set_preamble(&mut self, line: Option<String>) {
+        self.preamble = line;
     }
 
     pub(crate) fn header_mut(&mut self) -> &mut Vec<String> {
@@ -547,7 +559,7 @@ impl fmt::Debug for Transcript<'_> {
 impl fmt::Display for Transcript<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let log = self.log;
-        for line in &log.header {
+        for line in log.preamble.iter().chain(&log.header) {
             writeln!(f, "# {line}")?;
         }
         let records = log.records();

@@ -50,14 +50,63 @@ struct Rec {
     end: End,
 }
 
+/// An append-only sequence stored in fixed-size chunks rather than one growing buffer.
+///
+/// A long run records millions of entries. One `Vec` would be reallocated as it grows, and
+/// once large it is mapped fresh from the kernel and unmapped when dropped, so every run pays
+/// for first-touch page faults again. Chunks of 64 KiB stay in the allocator's reach: when one
+/// simulation's log is dropped, the next one reuses its memory.
+#[derive(Clone, Debug)]
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+}
+
+impl<T> Chunked<T> {
+    const CHUNK_BYTES: usize = 64 * 1024;
+    const PER_CHUNK: usize = {
+        let n = Self::CHUNK_BYTES / size_of::<T>();
+        if n == 0 { 1 } else { n }
+    };
+
+    #[inline]
+    fn push(&mut self, item: T) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Self::PER_CHUNK => chunk.push(item),
+            _ => {
+                let mut chunk = Vec::with_capacity(Self::PER_CHUNK);
+                chunk.push(item);
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+
+    fn get(&self, i: usize) -> Option<&T> {
+        self.chunks.get(i / Self::PER_CHUNK)?.get(i % Self::PER_CHUNK)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+}
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Self { chunks: Vec::new() }
+    }
+}
+
 #[derive(Clone, Default, Debug)]
 pub(super) struct Store {
-    recs: Vec<Rec>,
+    recs: Chunked<Rec>,
     extras: Vec<Event>,
     times: Vec<Instant>,
     longs: Vec<u64>,
     /// Per connection, per writing end: every accepted write, in order.
-    streams: Vec<[Vec<Bytes>; 2]>,
+    streams: Vec<[Chunked<Bytes>; 2]>,
     last_time: Instant,
     last_epoch: u32,
     events: usize,
@@ -69,7 +118,7 @@ fn index(i: usize) -> u32 {
 
 impl Store {
     pub(super) fn add_conn(&mut self) {
-        self.streams.push([Vec::new(), Vec::new()]);
+        self.streams.push([Chunked::default(), Chunked::default()]);
     }
 
     pub(super) fn len(&self) -> usize {
@@ -174,7 +223,7 @@ impl Store {
         let mut time = Instant::ZERO;
         let mut reading = vec![[StreamCursor::default(); 2]; self.streams.len()];
         let mut writing = vec![[0usize; 2]; self.streams.len()];
-        for r in &self.recs {
+        for r in self.recs.iter() {
             let c = r.conn as usize;
             let event = match r.kind {
                 Kind::Time => {
@@ -192,9 +241,13 @@ impl Store {
                         self.longs.get(r.arg as usize).map_or(0, |&l| l as usize)
                     };
                     let w = r.end.peer().index();
-                    let stream = self.streams.get(c).map_or(&[][..], |s| &s[w][..]);
+                    let stream = self.streams.get(c).map(|s| &s[w]);
                     let cursor = reading.get_mut(c).map(|cs| &mut cs[w]);
-                    Event::Received(cursor.map_or_else(Bytes::new, |cur| cur.take(stream, len)))
+                    let piece = match (cursor, stream) {
+                        (Some(cursor), Some(stream)) => cursor.take(stream, len),
+                        _ => Bytes::new(),
+                    };
+                    Event::Received(piece)
                 }
                 Kind::Wrote => {
                     let e = r.end.index();
@@ -249,7 +302,7 @@ struct StreamCursor {
 
 impl StreamCursor {
     /// The next `len` bytes: a slice when they lie in one write, else a joined copy.
-    fn take(&mut self, stream: &[Bytes], len: usize) -> Bytes {
+    fn take(&mut self, stream: &Chunked<Bytes>, len: usize) -> Bytes {
         if let Some(seg) = stream.get(self.seg)
             && self.off + len <= seg.len()
         {

@@ -1,0 +1,1 @@
+//! The chunking-invariance oracle (being written).

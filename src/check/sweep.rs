@@ -1,0 +1,1 @@
+//! Fault sweeps (being written).
