@@ -235,7 +235,9 @@ impl<P: Protocol> Harness<P> {
     /// request), then run until idle.
     pub fn with_protocol<R>(&mut self, f: impl FnOnce(&mut P, &mut Transport<'_>) -> R) -> R {
         let end = self.end();
-        let out = self.sim.act(self.conn, end, |ends, tx| f(&mut ends.proto, tx));
+        let out = self
+            .sim
+            .act(self.conn, end, |ends, tx| f(&mut ends.proto, tx));
         self.sim.run_until_idle("Harness::with_protocol");
         out
     }
@@ -286,10 +288,7 @@ impl<P: Protocol> Harness<P> {
     /// close on a failure) reached the peer.
     #[must_use]
     pub fn peer_got_eof(&self) -> bool {
-        self.sim
-            .core
-            .end_state(self.conn, self.end().peer())
-            .eof
+        self.sim.core.end_state(self.conn, self.end().peer()).eof
     }
 
     /// Bytes the protocol wrote that the peer has not received (non-zero while the peer has

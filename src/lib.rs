@@ -40,6 +40,8 @@
 //!
 //! - [`Harness`] (**start here**): one protocol under test; the test plays the peer.
 //! - [`Pair`]: two protocols on one connection, a [`Chunking`] and a latency per direction.
+//! - [`Reactor`]: many connections; listeners with factories, connect, refuse, time out.
+//! - [`Schedule`]: which ready action runs next when several are; explore interleavings.
 //! - [`Protocol`] and [`Transport`]: the callbacks the harness makes, and what a protocol may do
 //!   from them (write, close, abort, half-close, pause reading, produce, timers).
 //! - [`chunking`]: how a direction's byte stream is cut into pieces; plans print as literals
@@ -83,6 +85,7 @@ mod harness;
 mod pair;
 mod protocol;
 pub mod protocols;
+mod reactor;
 pub mod schedule;
 #[cfg(feature = "proptest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
@@ -95,6 +98,7 @@ pub use crate::event::{ConnId, End, Event, EventLog, Misuse, Reason};
 pub use crate::harness::Harness;
 pub use crate::pair::Pair;
 pub use crate::protocol::Protocol;
+pub use crate::reactor::{ConnectOptions, EndStatus, Reactor};
 pub use crate::schedule::Schedule;
 pub use crate::transport::{ProducerKind, Transport};
 
@@ -111,4 +115,6 @@ mod doc_pages {
     struct Determinism;
     #[doc = include_str!("../docs/semantics.md")]
     struct Semantics;
+    #[doc = include_str!("../docs/reactor.md")]
+    struct ReactorPage;
 }

@@ -114,18 +114,14 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
     /// Delay what the client writes by `latency`.
     #[must_use]
     pub fn latency_client_to_server(mut self, latency: Duration) -> Self {
-        self.sim
-            .core
-            .set_latency(self.conn, End::Client, latency);
+        self.sim.core.set_latency(self.conn, End::Client, latency);
         self
     }
 
     /// Delay what the server writes by `latency`.
     #[must_use]
     pub fn latency_server_to_client(mut self, latency: Duration) -> Self {
-        self.sim
-            .core
-            .set_latency(self.conn, End::Server, latency);
+        self.sim.core.set_latency(self.conn, End::Server, latency);
         self
     }
 
@@ -224,7 +220,8 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
 
     /// `lose_write_connection` as `end`.
     pub fn half_close(&mut self, end: End) -> &mut Self {
-        self.sim.act(self.conn, end, |_, tx| tx.lose_write_connection());
+        self.sim
+            .act(self.conn, end, |_, tx| tx.lose_write_connection());
         self
     }
 

@@ -53,7 +53,9 @@ impl Schedule {
     /// Pick pseudo-randomly, from `seed`, at every decision point.
     #[must_use]
     pub fn seeded(seed: u64) -> Self {
-        Self { kind: Kind::Seeded(seed) }
+        Self {
+            kind: Kind::Seeded(seed),
+        }
     }
 
     /// Pick `choices[i] % n` at the `i`-th decision point (where `n` actions are ready), and
@@ -61,7 +63,13 @@ impl Schedule {
     #[must_use]
     pub fn choices<I: IntoIterator<Item = u32>>(choices: I) -> Self {
         let list: Arc<[u32]> = choices.into_iter().collect();
-        if list.is_empty() { Self::fifo() } else { Self { kind: Kind::Choices(list) } }
+        if list.is_empty() {
+            Self::fifo()
+        } else {
+            Self {
+                kind: Kind::Choices(list),
+            }
+        }
     }
 
     /// Whether this is the default order.
@@ -71,7 +79,11 @@ impl Schedule {
     }
 
     pub(crate) fn picker(&self) -> Picker {
-        Picker { kind: self.kind.clone(), decisions: 0, rng: 0 }
+        Picker {
+            kind: self.kind.clone(),
+            decisions: 0,
+            rng: 0,
+        }
     }
 }
 
@@ -158,10 +170,19 @@ impl FromStr for Schedule {
 
     /// Parses what `Display` prints, with or without the `Schedule::` prefix.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ScheduleError { input: s.to_owned() };
-        let compact: String = s.chars().filter(|c| !c.is_whitespace() && *c != '_').collect();
+        let err = || ScheduleError {
+            input: s.to_owned(),
+        };
+        let compact: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '_')
+            .collect();
         let body = compact.strip_prefix("Schedule::").unwrap_or(&compact);
-        let args = |name: &str| body.strip_prefix(name)?.strip_prefix('(')?.strip_suffix(')');
+        let args = |name: &str| {
+            body.strip_prefix(name)?
+                .strip_prefix('(')?
+                .strip_suffix(')')
+        };
         if args("fifo") == Some("") {
             return Ok(Self::fifo());
         }
@@ -182,12 +203,26 @@ mod tests {
 
     #[test]
     fn literals_round_trip() {
-        for s in [Schedule::fifo(), Schedule::seeded(42), Schedule::choices([3, 0, 1])] {
+        for s in [
+            Schedule::fifo(),
+            Schedule::seeded(42),
+            Schedule::choices([3, 0, 1]),
+        ] {
             assert_eq!(s.to_string().parse::<Schedule>(), Ok(s.clone()), "{s}");
         }
-        assert_eq!(" choices( [ 1 , 2 , ] ) ".parse(), Ok(Schedule::choices([1, 2])));
+        assert_eq!(
+            " choices( [ 1 , 2 , ] ) ".parse(),
+            Ok(Schedule::choices([1, 2]))
+        );
         assert_eq!(Schedule::choices([]), Schedule::fifo());
-        for bad in ["", "fifo(1)", "choices([-1])", "seeded()", "Schedule::random(3)", "choices(1)"] {
+        for bad in [
+            "",
+            "fifo(1)",
+            "choices([-1])",
+            "seeded()",
+            "Schedule::random(3)",
+            "choices(1)",
+        ] {
             assert!(bad.parse::<Schedule>().is_err(), "{bad:?}");
         }
         let msg = "nope".parse::<Schedule>().unwrap_err().to_string();

@@ -153,6 +153,11 @@ impl EndState {
         self.close != Close::Open || self.req.lose || self.req.abort || self.req.fail.is_some()
     }
 
+    /// Whether this end's write half finished closing (its EOF reached the peer).
+    pub(crate) fn write_done(&self) -> bool {
+        matches!(self.write_half, WriteHalf::FinConsumed | WriteHalf::Closed)
+    }
+
     /// Whether this end's later writes are refused as misuse: it half-closed, or its EOF has
     /// already reached the peer. (After `lose_connection` writes are still sent until then.)
     pub(crate) fn write_shut(&self) -> bool {
@@ -308,7 +313,8 @@ impl Core {
     /// Replace the configuration (before or between runs); the schedule starts over.
     pub(crate) fn set_config(&mut self, cfg: Config) {
         self.picker = cfg.schedule_value().picker();
-        let line = (!cfg.schedule_value().is_fifo()).then(|| format!("schedule: {}", cfg.schedule_value()));
+        let line = (!cfg.schedule_value().is_fifo())
+            .then(|| format!("schedule: {}", cfg.schedule_value()));
         self.log.set_preamble(line);
         self.cfg = cfg;
     }
@@ -373,7 +379,12 @@ impl Core {
 
     /// Start a connection attempt: it reaches its destination after `latency` (then the face
     /// accepts or refuses it), or gives up after `timeout`.
-    pub(crate) fn begin_connect(&mut self, c: ConnId, latency: Duration, timeout: Option<Duration>) {
+    pub(crate) fn begin_connect(
+        &mut self,
+        c: ConnId,
+        latency: Duration,
+        timeout: Option<Duration>,
+    ) {
         self.conn_mut(c).connecting = true;
         let at = self.now + latency;
         self.clock_entry(at, c, End::Client, TimerKind::Connect);
@@ -744,7 +755,11 @@ impl Core {
         if ready.is_empty() {
             return false;
         }
-        let k = if ready.len() > 1 { self.picker.pick(ready.len()) } else { 0 };
+        let k = if ready.len() > 1 {
+            self.picker.pick(ready.len())
+        } else {
+            0
+        };
         let (stamp, task) = ready.remove(k);
         for (s, t) in ready {
             self.ready.push(s, t);

@@ -20,7 +20,11 @@ pub(crate) struct Sim<E> {
 impl<E: Protos> Sim<E> {
     /// A simulation with no connection yet.
     pub(crate) fn empty(cfg: Config, ends: E) -> Self {
-        Self { core: Core::new(cfg), ends, pending: None }
+        Self {
+            core: Core::new(cfg),
+            ends,
+            pending: None,
+        }
     }
 
     /// A simulation with one connection, made on the first run.

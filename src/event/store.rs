@@ -80,12 +80,10 @@ impl<T> Chunked<T> {
         }
     }
 
-    fn len(&self) -> usize {
-        self.chunks.iter().map(Vec::len).sum()
-    }
-
     fn get(&self, i: usize) -> Option<&T> {
-        self.chunks.get(i / Self::PER_CHUNK)?.get(i % Self::PER_CHUNK)
+        self.chunks
+            .get(i / Self::PER_CHUNK)?
+            .get(i % Self::PER_CHUNK)
     }
 
     fn iter(&self) -> impl Iterator<Item = &T> {

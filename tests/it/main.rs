@@ -7,6 +7,7 @@ mod lifecycle;
 mod oracle;
 mod properties;
 mod protocols;
+mod reactor;
 mod semantics;
 mod support;
 mod sweeps;
