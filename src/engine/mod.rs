@@ -1021,8 +1021,8 @@ impl Core {
         let stamp = self.next_stamp();
         let now = self.now;
         let out = &mut self.conns[c.index()].wires[r.index()];
+        out.drop_data();
         if !out.closed {
-            out.clear();
             out.push_marker(Marker::Fin, stamp, now);
         }
         self.schedule_wire(c, r);

@@ -157,6 +157,13 @@ impl Wire {
         !self.segs.is_empty()
     }
 
+    /// Drop the unreceived bytes but keep a queued FIN or RST (an end lost on its peer's EOF).
+    pub(crate) fn drop_data(&mut self) {
+        let marker = self.marker.take();
+        self.clear();
+        self.marker = marker;
+    }
+
     pub(crate) fn head(&self) -> Option<Head> {
         if let Some(seg) = self.segs.front() {
             return Some(Head {
