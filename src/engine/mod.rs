@@ -330,27 +330,18 @@ impl Core {
             ends: spec.addrs.map(EndState::new),
             wires: [Wire::new(pc, lc), Wire::new(ps, ls)],
         });
-        self.log.add_conn(spec.labels);
-        for w in [End::Client, End::Server] {
-            let line = self.header_line(id, w);
-            self.log.header_mut().push(line);
-        }
+        let directions = [End::Client, End::Server].map(|w| {
+            let wire = &self.conns[id.index()].wires[w.index()];
+            (wire.plan.clone(), wire.latency)
+        });
+        self.log.add_conn(spec.labels, directions);
         id
-    }
-
-    fn header_line(&self, c: ConnId, w: End) -> String {
-        let wire = &self.conn(c).wires[w.index()];
-        let mut line = format!("{c} {}→{}: {}", w.name(), w.peer().name(), wire.plan);
-        if !wire.latency.is_zero() {
-            line.push_str(&format!(", latency {:?}", wire.latency));
-        }
-        line
     }
 
     /// Cut what `w` writes from now on with `plan`.
     pub(crate) fn set_plan(&mut self, c: ConnId, w: End, plan: Chunking) {
+        self.log.set_plan(c, w, plan.clone());
         self.conn_mut(c).wires[w.index()].set_plan(plan);
-        self.refresh_header(c, w);
     }
 
     pub(crate) fn set_addr(&mut self, c: ConnId, e: End, addr: SocketAddr) {
@@ -359,14 +350,7 @@ impl Core {
 
     pub(crate) fn set_latency(&mut self, c: ConnId, w: End, latency: Duration) {
         self.conn_mut(c).wires[w.index()].latency = latency;
-        self.refresh_header(c, w);
-    }
-
-    fn refresh_header(&mut self, c: ConnId, w: End) {
-        let line = self.header_line(c, w);
-        if let Some(slot) = self.log.header_mut().get_mut(c.index() * 2 + w.index()) {
-            *slot = line;
-        }
+        self.log.set_latency(c, w, latency);
     }
 
     /// Queue `connection_made` for both ends: the server first, as Twisted does.

@@ -20,9 +20,11 @@ mod store;
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::chunking::Chunking;
 use crate::clock::{Instant, TimerId};
 
 /// One of the two ends of a connection.
@@ -317,7 +319,8 @@ pub struct EventLog {
     store: store::Store,
     cache: OnceLock<Vec<Record>>,
     labels: Vec<[String; 2]>,
-    header: Vec<String>,
+    /// Per connection, per writing end: the current chunking and latency (the header).
+    directions: Vec<[(Chunking, Duration); 2]>,
     preamble: Option<String>,
 }
 
@@ -357,9 +360,22 @@ impl EventLog {
         self.store.wrote(step, time, conn, end, data);
     }
 
-    pub(crate) fn add_conn(&mut self, labels: [String; 2]) {
+    pub(crate) fn add_conn(&mut self, labels: [String; 2], directions: [(Chunking, Duration); 2]) {
         self.store.add_conn();
         self.labels.push(labels);
+        self.directions.push(directions);
+    }
+
+    pub(crate) fn set_plan(&mut self, conn: ConnId, writer: End, plan: Chunking) {
+        if let Some(d) = self.directions.get_mut(conn.index()) {
+            d[writer.index()].0 = plan;
+        }
+    }
+
+    pub(crate) fn set_latency(&mut self, conn: ConnId, writer: End, latency: Duration) {
+        if let Some(d) = self.directions.get_mut(conn.index()) {
+            d[writer.index()].1 = latency;
+        }
     }
 
     pub(crate) fn set_label(&mut self, conn: ConnId, end: End, label: String) {
@@ -371,10 +387,6 @@ impl EventLog {
     /// A first header line (the schedule, when it is not the default).
     pub(crate) fn set_preamble(&mut self, line: Option<String>) {
         self.preamble = line;
-    }
-
-    pub(crate) fn header_mut(&mut self) -> &mut Vec<String> {
-        &mut self.header
     }
 
     /// All records, in order.
@@ -559,8 +571,18 @@ impl fmt::Debug for Transcript<'_> {
 impl fmt::Display for Transcript<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let log = self.log;
-        for line in log.preamble.iter().chain(&log.header) {
+        if let Some(line) = &log.preamble {
             writeln!(f, "# {line}")?;
+        }
+        for (i, directions) in log.directions.iter().enumerate() {
+            let conn = ConnId(u32::try_from(i).unwrap_or(u32::MAX));
+            for (w, (plan, latency)) in [End::Client, End::Server].into_iter().zip(directions) {
+                write!(f, "# {conn} {}→{}: {plan}", w.name(), w.peer().name())?;
+                if !latency.is_zero() {
+                    write!(f, ", latency {latency:?}")?;
+                }
+                writeln!(f)?;
+            }
         }
         let records = log.records();
         let skip = self.tail.map_or(0, |n| records.len().saturating_sub(n));
@@ -641,9 +663,8 @@ mod tests {
 
     fn sample() -> EventLog {
         let mut log = EventLog::default();
-        log.add_conn(["Client".into(), "Server".into()]);
-        log.header_mut()
-            .push("chunking #0 client→server: Chunking::every_byte()".into());
+        let plans = [(Chunking::every_byte(), Duration::ZERO), (Chunking::whole(), Duration::ZERO)];
+        log.add_conn(["Client".into(), "Server".into()], plans);
         for r in [
             rec(1, End::Server, Event::Connected),
             rec(2, End::Client, Event::Connected),
@@ -694,7 +715,7 @@ mod tests {
     fn transcript_has_header_labels_and_escapes() {
         let text = sample().transcript().to_string();
         assert!(
-            text.starts_with("# chunking #0 client→server: Chunking::every_byte()\n"),
+            text.starts_with("# #0 client→server: Chunking::every_byte()\n"),
             "{text}"
         );
         assert!(
