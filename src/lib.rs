@@ -115,6 +115,8 @@ mod doc_pages {
     struct Determinism;
     #[doc = include_str!("../docs/semantics.md")]
     struct Semantics;
+    #[doc = include_str!("../docs/protocols.md")]
+    struct ProtocolsPage;
     #[doc = include_str!("../docs/reactor.md")]
     struct ReactorPage;
 }

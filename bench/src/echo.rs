@@ -92,6 +92,9 @@ pub enum Contender {
     Pair { record: bool },
     /// `tokio::io::duplex` with a 64 KiB buffer; writes and reads of one piece each.
     Duplex,
+    /// `tokio::io::duplex(piece)`: the pipe's capacity is one piece, so every piece waits for
+    /// the reader (the reference pilot's setup, for comparison).
+    DuplexTight,
     /// partial-io's wrappers cutting every read and write of a 64 KiB `duplex` to one piece.
     PartialIo,
     /// turmoil's simulated TCP, `tcp_capacity(64)` (its default, pinned).
@@ -99,11 +102,12 @@ pub enum Contender {
 }
 
 impl Contender {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Floor,
         Self::Pair { record: true },
         Self::Pair { record: false },
         Self::Duplex,
+        Self::DuplexTight,
         Self::PartialIo,
         Self::Turmoil,
     ];
@@ -117,6 +121,7 @@ impl Contender {
             Self::Pair { record: true } => "pair",
             Self::Pair { record: false } => "pair-norec",
             Self::Duplex => "duplex",
+            Self::DuplexTight => "duplex-tight",
             Self::PartialIo => "partial-io",
             Self::Turmoil => "turmoil",
         }
@@ -127,7 +132,8 @@ impl Contender {
             Self::Floor => "floor (plain loop)",
             Self::Pair { record: true } => "piecemeal Pair, recording",
             Self::Pair { record: false } => "piecemeal Pair, record(false)",
-            Self::Duplex => "tokio::io::duplex",
+            Self::Duplex => "tokio::io::duplex(64 KiB)",
+            Self::DuplexTight => "tokio::io::duplex(piece)",
             Self::PartialIo => "partial-io over duplex",
             Self::Turmoil => "turmoil, tcp_capacity 64",
         }
@@ -194,10 +200,14 @@ impl Echo {
         match who {
             Contender::Floor => self.run_floor(),
             Contender::Pair { record } => self.run_pair(record),
-            Contender::Duplex | Contender::PartialIo | Contender::Turmoil => {
+            Contender::Duplex
+            | Contender::DuplexTight
+            | Contender::PartialIo
+            | Contender::Turmoil => {
                 let payload = payload(self.len);
                 let run = match who {
-                    Contender::Duplex => peers::duplex(&payload, self.piece),
+                    Contender::Duplex => peers::duplex(&payload, self.piece, false),
+                    Contender::DuplexTight => peers::duplex(&payload, self.piece, true),
                     Contender::PartialIo => peers::partial_io(&payload, self.piece),
                     _ => peers::turmoil(&payload, self.piece),
                 };

@@ -102,17 +102,26 @@ impl Protocol for LineProto {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum W2 {
+    /// `strategy::chunked(payload)`: payload and cuts generated and shrunk together.
     Piecemeal,
+    /// `prop_flat_map` from the lines to `strategy::chunking(len)`.
+    PiecemealFlatMap,
     PartialIo,
     TokioTest,
 }
 
 impl W2 {
-    pub const ALL: [Self; 3] = [Self::Piecemeal, Self::PartialIo, Self::TokioTest];
+    pub const ALL: [Self; 4] = [
+        Self::Piecemeal,
+        Self::PiecemealFlatMap,
+        Self::PartialIo,
+        Self::TokioTest,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Piecemeal => "piecemeal",
+            Self::PiecemealFlatMap => "piecemeal-flatmap",
             Self::PartialIo => "partial-io",
             Self::TokioTest => "tokio-test",
         }
@@ -120,7 +129,8 @@ impl W2 {
 
     pub fn describe(self) -> &'static str {
         match self {
-            Self::Piecemeal => "piecemeal: strategy::chunking(len) + Harness",
+            Self::Piecemeal => "piecemeal: strategy::chunked(payload) + Harness",
+            Self::PiecemealFlatMap => "piecemeal: flat_map to strategy::chunking(len) + Harness",
             Self::PartialIo => "partial-io: vec(partial_op_strategy, 0..128) + PartialRead",
             Self::TokioTest => "tokio-test: vec(Index, 0..64) cuts + io::Builder mock",
         }
@@ -130,6 +140,8 @@ impl W2 {
 /// What one delivery produced.
 struct Outcome {
     lines: Lines,
+    /// Pieces that reached the decoder.
+    pieces: usize,
     /// Cut offsets of the delivery actually made (between pieces that reached the decoder).
     cuts: Vec<usize>,
 }
@@ -147,12 +159,20 @@ fn cuts_of(piece_lens: impl IntoIterator<Item = usize>) -> Vec<usize> {
     cuts
 }
 
-fn deliver_piecemeal(lines: &Lines, plan: &Chunking, bug: bool) -> Outcome {
-    let bytes = encode(lines);
+/// The lines of an encoded payload (the inverse of `encode`: lines never hold `\r\n`).
+fn decode_whole(bytes: &[u8]) -> Lines {
+    let mut dec = LineDecoder::new(false);
+    dec.feed(bytes);
+    dec.lines
+}
+
+fn deliver_piecemeal(bytes: &[u8], plan: &Chunking, bug: bool) -> Outcome {
     let mut h = Harness::new(LineProto(LineDecoder::new(bug)));
-    h.deliver(&bytes, plan.clone());
+    h.deliver(bytes, plan.clone());
+    let dec = h.into_protocol().0;
     Outcome {
-        lines: h.into_protocol().0.lines,
+        pieces: dec.pieces,
+        lines: dec.lines,
         cuts: plan.cut_offsets(bytes.len()),
     }
 }
@@ -174,6 +194,7 @@ fn deliver_partial_io(lines: &Lines, ops: &[PartialOp], bug: bool) -> Outcome {
         dec.feed(&buf[..n]);
     }
     Outcome {
+        pieces: dec.pieces,
         lines: dec.lines,
         cuts: cuts_of(lens),
     }
@@ -224,6 +245,7 @@ fn deliver_tokio_test(
         }
     });
     Outcome {
+        pieces: dec.pieces,
         lines: dec.lines,
         cuts: cuts_of(lens),
     }
@@ -265,6 +287,8 @@ pub struct W2Run {
     pub nanos: f64,
     /// Test calls made (cases, plus shrink steps after a failure).
     pub calls: u64,
+    /// Pieces delivered over all test calls.
+    pub pieces: u64,
     /// With the bug: the case (1-based) that failed first; `None` if all passed.
     pub first_failure: Option<u64>,
     /// With the bug: wall time spent shrinking.
@@ -316,9 +340,11 @@ fn show_lines(lines: &Lines) -> String {
 /// failure and through shrinking.
 pub fn run_w2(who: W2, cases: u32, seed: [u8; 32], bug: bool) -> W2Run {
     let calls = Cell::new(0u64);
+    let pieces = Cell::new(0u64);
     let first = Cell::new(None::<(u64, Instant)>);
-    let note = |ok: bool| {
+    let note = |out: &Outcome, ok: bool| {
         calls.set(calls.get() + 1);
+        pieces.set(pieces.get() + out.pieces as u64);
         if !ok && first.get().is_none() {
             first.set(Some((calls.get(), Instant::now())));
         }
@@ -327,18 +353,34 @@ pub fn run_w2(who: W2, cases: u32, seed: [u8; 32], bug: bool) -> W2Run {
     let start = Instant::now();
     let (result, shrunk_value): (Result<(), String>, Option<Shrunk>) = match who {
         W2::Piecemeal => {
+            let strategy = piecemeal::strategy::chunked(lines_strategy().prop_map(|l| encode(&l)));
+            let r = runner.run(&strategy, |(bytes, plan)| {
+                let lines = decode_whole(&bytes);
+                let out = deliver_piecemeal(&bytes, &plan, bug);
+                let r = check(&lines, &out);
+                note(&out, r.is_ok());
+                r
+            });
+            split(r, |(bytes, plan)| {
+                let lines = decode_whole(&bytes);
+                let out = deliver_piecemeal(&bytes, &plan, bug);
+                let lit = format!("{:?} cut by {plan}", String::from_utf8_lossy(&bytes));
+                shrunk(&lines, &out, lit)
+            })
+        }
+        W2::PiecemealFlatMap => {
             let strategy = lines_strategy().prop_flat_map(|lines| {
                 let len = encoded_len(&lines);
                 (Just(lines), piecemeal::strategy::chunking(len))
             });
             let r = runner.run(&strategy, |(lines, plan)| {
-                let out = deliver_piecemeal(&lines, &plan, bug);
+                let out = deliver_piecemeal(&encode(&lines), &plan, bug);
                 let r = check(&lines, &out);
-                note(r.is_ok());
+                note(&out, r.is_ok());
                 r
             });
             split(r, |(lines, plan)| {
-                let out = deliver_piecemeal(&lines, &plan, bug);
+                let out = deliver_piecemeal(&encode(&lines), &plan, bug);
                 let lit = format!("{} cut by {plan}", show_lines(&lines));
                 shrunk(&lines, &out, lit)
             })
@@ -351,7 +393,7 @@ pub fn run_w2(who: W2, cases: u32, seed: [u8; 32], bug: bool) -> W2Run {
             let r = runner.run(&strategy, |(lines, ops)| {
                 let out = deliver_partial_io(&lines, &ops, bug);
                 let r = check(&lines, &out);
-                note(r.is_ok());
+                note(&out, r.is_ok());
                 r
             });
             split(r, |(lines, ops)| {
@@ -375,7 +417,7 @@ pub fn run_w2(who: W2, cases: u32, seed: [u8; 32], bug: bool) -> W2Run {
             let r = runner.run(&strategy, |(lines, idx)| {
                 let out = deliver_tokio_test(&rt, &lines, &idx, bug);
                 let r = check(&lines, &out);
-                note(r.is_ok());
+                note(&out, r.is_ok());
                 r
             });
             split(r, |(lines, idx)| {
@@ -415,6 +457,7 @@ pub fn run_w2(who: W2, cases: u32, seed: [u8; 32], bug: bool) -> W2Run {
     W2Run {
         nanos,
         calls: calls.get(),
+        pieces: pieces.get(),
         first_failure: first.map(|(n, _)| n),
         shrink_nanos: first.map_or(0.0, |(_, t)| (end - t).as_secs_f64() * 1e9),
         shrunk: shrunk_value,

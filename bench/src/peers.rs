@@ -5,6 +5,8 @@
 //!   into piece-sized buffers. The chunk size is decoupled from the pipe's capacity, so the
 //!   run measures re-chunking rather than a task switch forced on every byte by a full pipe
 //!   (which is what `duplex(1)` would measure).
+//! - `tokio::io::duplex(piece)`, for comparison: the same with the pipe's capacity equal to
+//!   one piece, the reference pilot's setup, where every piece waits for the reader.
 //! - partial-io: `PartialAsyncWrite(PartialAsyncRead(end, repeat(Limited(c))),
 //!   repeat(Limited(c)))` on both ends of the same 64 KiB `duplex`; the code reads into 64 KiB
 //!   buffers and writes the whole payload in one `write_all`: the wrappers do the cutting.
@@ -83,18 +85,19 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap_or_else(|e| panic!("cannot build a current-thread tokio runtime: {e}"))
 }
 
-/// Plain `tokio::io::duplex(64 KiB)`: piece-sized writes and reads.
-pub fn duplex(payload: &Bytes, piece: usize) -> PeerRun {
-    over_duplex(payload, piece, false)
+/// Plain `tokio::io::duplex`: piece-sized writes and reads; the pipe holds 64 KiB, or with
+/// `tight` one piece (then every piece waits for the reader: a task switch per piece).
+pub fn duplex(payload: &Bytes, piece: usize, tight: bool) -> PeerRun {
+    over_duplex(payload, piece, if tight { piece } else { PIPE }, false)
 }
 
 /// partial-io's wrappers over `tokio::io::duplex(64 KiB)`, cutting every read and write to
 /// one piece; the code itself uses 64 KiB buffers and a single `write_all`.
 pub fn partial_io(payload: &Bytes, piece: usize) -> PeerRun {
-    over_duplex(payload, piece, true)
+    over_duplex(payload, piece, PIPE, true)
 }
 
-fn over_duplex(payload: &Bytes, piece: usize, partial: bool) -> PeerRun {
+fn over_duplex(payload: &Bytes, piece: usize, pipe: usize, partial: bool) -> PeerRun {
     let rt = runtime();
     let got = RefCell::new(Collector::with_capacity(payload.len()));
     let server_pieces = Arc::new(AtomicU64::new(0));
@@ -107,7 +110,7 @@ fn over_duplex(payload: &Bytes, piece: usize, partial: bool) -> PeerRun {
 
     let start = Instant::now();
     rt.block_on(async {
-        let (client, server) = tokio::io::duplex(PIPE);
+        let (client, server) = tokio::io::duplex(pipe);
         let counter = Arc::clone(&server_pieces);
         let server = if partial {
             tokio::spawn(echo_server(
@@ -123,10 +126,16 @@ fn over_duplex(payload: &Bytes, piece: usize, partial: bool) -> PeerRun {
                 PartialAsyncRead::new(client, ops()),
                 ops(),
             ));
-            tokio::join!(client_write(w, payload, write_len), client_read(r, buf_len, &got))
+            tokio::join!(
+                client_write(w, payload, write_len),
+                client_read(r, buf_len, &got)
+            )
         } else {
             let (r, w) = tokio::io::split(client);
-            tokio::join!(client_write(w, payload, write_len), client_read(r, buf_len, &got))
+            tokio::join!(
+                client_write(w, payload, write_len),
+                client_read(r, buf_len, &got)
+            )
         };
         result.0.unwrap_or_else(|e| panic!("W1 client write: {e}"));
         result.1.unwrap_or_else(|e| panic!("W1 client read: {e}"));

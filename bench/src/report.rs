@@ -34,7 +34,7 @@ pub fn stat(values: impl IntoIterator<Item = f64>) -> Stat {
 /// A number with three significant figures at most, no exponent.
 pub fn fmt_num(x: f64) -> String {
     let a = x.abs();
-    if a >= 100.0 {
+    if a >= 100.0 || (x.fract() == 0.0 && a < 1e15) {
         format!("{x:.0}")
     } else if a >= 10.0 {
         format!("{x:.1}")
@@ -47,7 +47,12 @@ pub fn fmt_num(x: f64) -> String {
 
 /// `median (min–max)`.
 pub fn fmt_stat(s: Stat) -> String {
-    format!("{} ({}–{})", fmt_num(s.median), fmt_num(s.min), fmt_num(s.max))
+    format!(
+        "{} ({}–{})",
+        fmt_num(s.median),
+        fmt_num(s.min),
+        fmt_num(s.max)
+    )
 }
 
 /// A ratio: `12.3×`.
@@ -87,7 +92,12 @@ impl Table {
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
-        assert_eq!(cells.len(), self.header.len(), "row width in {}", self.title);
+        assert_eq!(
+            cells.len(),
+            self.header.len(),
+            "row width in {}",
+            self.title
+        );
         self.rows.push(cells);
     }
 

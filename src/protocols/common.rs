@@ -33,15 +33,17 @@ impl Problems {
 }
 
 /// Bytes displayed as a Rust byte-string literal (`b"GET /\r\n"`), complete, so that it pastes
-/// back into code. With `{:#}`, a line break follows every `\n` escape (for line diffs).
+/// back into code. With `{:#}`, a line break follows every `\n` escape but a final one (for
+/// line diffs).
 pub(crate) struct ByteLit<'a>(pub(crate) &'a [u8]);
 
 impl fmt::Display for ByteLit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("b\"")?;
-        for &b in self.0 {
+        let last = self.0.len().wrapping_sub(1);
+        for (i, &b) in self.0.iter().enumerate() {
             match b {
-                b'\n' if f.alternate() => f.write_str("\\n\n")?,
+                b'\n' if f.alternate() && i != last => f.write_str("\\n\n")?,
                 b'\n' => f.write_str("\\n")?,
                 b'\r' => f.write_str("\\r")?,
                 b'\t' => f.write_str("\\t")?,
@@ -71,12 +73,7 @@ impl fmt::Display for Short<'_> {
         if self.0.len() <= SHOWN {
             write!(f, "{}", ByteLit(self.0))
         } else {
-            write!(
-                f,
-                "{}… ({} bytes)",
-                ByteLit(&self.0[..SHOWN]),
-                self.0.len()
-            )
+            write!(f, "{}… ({} bytes)", ByteLit(&self.0[..SHOWN]), self.0.len())
         }
     }
 }
@@ -91,7 +88,7 @@ mod tests {
             ByteLit(b"a\r\n\t\0\\\"\x7f\xff").to_string(),
             r#"b"a\r\n\t\0\\\"\x7f\xff""#
         );
-        assert_eq!(format!("{:#}", ByteLit(b"a\nb")), "b\"a\\n\nb\"");
+        assert_eq!(format!("{:#}", ByteLit(b"a\nb\n")), "b\"a\\n\nb\\n\"");
         assert_eq!(
             Short(&[b'x'; 50]).to_string(),
             format!("b\"{}\"… (50 bytes)", "x".repeat(48))
