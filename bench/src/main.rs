@@ -7,6 +7,7 @@ mod echo;
 mod lines;
 mod mem;
 mod peers;
+mod reactor;
 mod report;
 
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use std::process::ExitCode;
 
 use crate::echo::{Contender, Echo, Sample};
 use crate::lines::{W2, W2Run, W3};
+use crate::reactor::Shape;
 use crate::report::{Machine, Stat, Table, fmt_num, fmt_ratio, fmt_stat, loadavg, stat};
 
 const DEFAULT_RUNS: usize = 10;
@@ -31,7 +33,7 @@ usage: cargo run --release --manifest-path bench/Cargo.toml -- [OPTIONS]
                    CONTENDER one of floor, pair, pair-norec, duplex, duplex-tight,
                    partial-io, turmoil and SIZE 1B or 4KiB (e.g. pair/1B); W2: w2/piecemeal,
                    w2/piecemeal-flatmap, w2/partial-io, w2/tokio-test; W3: w3/floor,
-                   w3/harness, w3/harness-norec
+                   w3/harness, w3/harness-norec; W4: w4/Nbusy+Midle (e.g. w4/1000busy+0idle)
   --markdown PATH  also write the report as Markdown to PATH (docs/performance.md)
   --no-mem         skip the peak-memory children
   -h, --help       this text";
@@ -188,6 +190,7 @@ fn main() -> ExitCode {
     let w1 = run_w1(&opts);
     let w2 = run_w2(&opts);
     let w3 = run_w3(&opts);
+    let w4 = run_w4(&opts);
     let mems = if opts.mem {
         peak_memory(&opts, &w1)
     } else {
@@ -208,6 +211,9 @@ fn main() -> ExitCode {
     }
     if !w3.is_empty() {
         tables.push(w3_table(&w3, opts.runs));
+    }
+    if !w4.is_empty() {
+        tables.push(w4_table(&w4, &opts));
     }
     if tables.is_empty() {
         eprintln!("error: --only matched no workload\n\n{USAGE}");
@@ -645,6 +651,71 @@ fn w3_table(rows: &[W3Row], runs: usize) -> Table {
             fmt_num(total / 1e3 / plans as f64),
             fmt_num(total / pieces as f64),
             floor.map_or_else(|| "–".to_owned(), |f| fmt_ratio(total / f)),
+        ]);
+    }
+    t
+}
+
+// ----- W4 -----------------------------------------------------------------------------------
+
+struct W4Row {
+    shape: Shape,
+    /// (nanos, pieces)
+    runs: Vec<(f64, u64)>,
+}
+
+/// Bytes each busy connection echoes.
+fn w4_len(opts: &Options) -> usize {
+    if opts.quick { 64 } else { 1024 }
+}
+
+fn run_w4(opts: &Options) -> Vec<W4Row> {
+    let mut rows: Vec<W4Row> = reactor::shapes(opts.quick)
+        .into_iter()
+        .filter(|s| opts.selected(&s.id()))
+        .map(|shape| W4Row { shape, runs: Vec::new() })
+        .collect();
+    let len = w4_len(opts);
+    for run in 0..opts.runs {
+        progress(&format!("W4: run {}/{}", run + 1, opts.runs));
+        for r in &mut rows {
+            r.runs.push(reactor::run(r.shape, len));
+        }
+    }
+    rows
+}
+
+fn w4_table(rows: &[W4Row], opts: &Options) -> Table {
+    let mut t = Table::new(
+        "W4 many connections: a Reactor, 1-byte pieces",
+        &[
+            ("busy connections", true),
+            ("idle connections", true),
+            ("pieces", true),
+            ("ns/piece: median (min–max)", true),
+            ("× one connection", true),
+        ],
+    );
+    t.note(format!(
+        "Every busy connection echoes {} bytes (`Chunking::every_byte()` both ways, recording \
+         on); idle connections are open and silent. Connecting is setup; the timed part is one \
+         `run()` delivering everything. Median of {} run(s).",
+        w4_len(opts),
+        opts.runs
+    ));
+    let per_piece = |r: &W4Row| stat(r.runs.iter().map(|&(ns, p)| ns / p as f64));
+    let single = rows
+        .iter()
+        .find(|r| r.shape == Shape { busy: 1, idle: 0 })
+        .map(|r| per_piece(r).median);
+    for r in rows {
+        let s = per_piece(r);
+        t.row(vec![
+            r.shape.busy.to_string(),
+            r.shape.idle.to_string(),
+            r.runs[0].1.to_string(),
+            fmt_stat(s),
+            single.map_or_else(|| "–".to_owned(), |one| fmt_ratio(s.median / one)),
         ]);
     }
     t

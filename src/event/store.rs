@@ -68,15 +68,18 @@ impl<T> Chunked<T> {
         if n == 0 { 1 } else { n }
     };
 
+    /// The first chunk grows as a `Vec` does (most sequences are short: a connection that
+    /// writes a few times); once one is full, the next ones are allocated whole.
     #[inline]
     fn push(&mut self, item: T) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < Self::PER_CHUNK => chunk.push(item),
-            _ => {
+            Some(_) => {
                 let mut chunk = Vec::with_capacity(Self::PER_CHUNK);
                 chunk.push(item);
                 self.chunks.push(chunk);
             }
+            None => self.chunks.push(vec![item]),
         }
     }
 
