@@ -1,9 +1,12 @@
 //! piecemeal at work: a line protocol and its client on one simulated connection, run under
-//! several chunkings; then a buggy line parser, caught by trying every single cut.
+//! several chunkings; then the chunking-invariance oracle clears the correct server and
+//! catches a buggy one, printing the chunking with the fewest cuts that breaks it, a diff of
+//! what the server did with and without that cut, and the transcript.
 //!
 //! Run with `cargo run --example demo`.
 
 use bytes::Bytes;
+use piecemeal::check::{self, Invariance};
 use piecemeal::{Chunking, End, Pair, Protocol, Reason, Transport};
 
 /// Server: answers each `\r\n`-terminated line with `ok <line length>`, and closes on `quit`.
@@ -73,6 +76,7 @@ impl Protocol for LineClient {
 }
 
 const LINES: &[&str] = &["hello", "piecemeal", "quit"];
+const REQUEST: &[u8] = b"hello\r\npiecemeal\r\nquit\r\n";
 const EXPECTED: &[u8] = b"ok 5\r\nok 9\r\nbye\r\n";
 
 fn run<S: Protocol>(server: S, chunking: &Chunking) -> Pair<LineClient, S> {
@@ -108,26 +112,25 @@ fn main() {
         run(LineServer::default(), &Chunking::fixed(3)).transcript()
     );
 
-    println!("\n== A naive server that assumes whole lines per piece ==\n");
-    let whole = run(NaiveLineServer, &Chunking::whole());
-    println!(
-        "under {}: {:?}",
-        Chunking::whole(),
-        String::from_utf8_lossy(&whole.client().replies)
-    );
-    let request_len = LINES.iter().map(|l| l.len() + 2).sum::<usize>();
-    let failing = Chunking::with_cuts(request_len, 1)
-        .find(|plan| run(NaiveLineServer, plan).client().replies != EXPECTED);
-    match failing {
-        Some(plan) => {
-            let pair = run(NaiveLineServer, &plan);
-            println!("first single cut that breaks it: {plan}");
-            println!(
-                "replies: {:?}\n",
-                String::from_utf8_lossy(&pair.client().replies)
-            );
-            print!("{}", pair.transcript());
+    println!("\n== The chunking-invariance oracle on the correct server ==\n");
+    match Invariance::new(LineServer::default).check(REQUEST) {
+        Ok(()) => println!(
+            "no chunking of the {}-byte request changes what it does (every plan with one or \
+             two cuts, every fixed size, 64 seeded plans)",
+            REQUEST.len()
+        ),
+        Err(divergence) => println!("{divergence}"),
+    }
+    // Every one of the 2^15 plans of the first 16 bytes, in one line:
+    check::chunking_invariant(&REQUEST[..16], LineServer::default);
+    println!("and all 32,768 plans of its first 16 bytes: ok");
+
+    println!("\n== The oracle on a naive server that assumes whole lines per piece ==\n");
+    match Invariance::new(|| NaiveLineServer).check(REQUEST) {
+        Ok(()) => println!("no chunking breaks it"),
+        Err(divergence) => {
+            println!("minimal chunking: {}\n", divergence.chunking());
+            println!("{divergence}");
         }
-        None => println!("no single cut breaks it"),
     }
 }

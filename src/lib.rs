@@ -48,8 +48,13 @@
 //!   that parse back, and enumerate exhaustively for short inputs.
 //! - [`event`]: the event log, its transcript, and the normalised views used to compare runs.
 //! - [`clock`]: virtual time and timer ids.
-//! - `strategy` (feature `proptest`): proptest strategies for chunkings.
-//! - [`Config`]: step limit, high-water mark, panic policy, strict mode, recording.
+//! - [`protocols`]: ready-made peers and probes (accumulating, closing-later, aborting family,
+//!   producers, echo, scripted peers).
+//! - [`check`]: oracles — the chunking-invariance oracle, fault sweeps, the lifecycle-contract
+//!   driver the fuzz targets use.
+//! - `strategy` (feature `proptest`): proptest strategies for payloads with chunkings that
+//!   shrink to the smallest failing case, for schedules and for contract scenarios.
+//! - [`Config`]: step limit, high-water mark, panic policy, strict mode, recording, schedule.
 //!
 //! # Semantics
 //!
@@ -69,8 +74,10 @@
 //!
 //! # Feature flags
 //!
-//! - `proptest` (default): [`strategy`], proptest strategies that generate chunkings and shrink
-//!   them toward fewer cuts.
+//! - `proptest` (default): [`strategy`], proptest strategies that generate payloads with
+//!   chunkings (shrinking to the smallest failing case), schedules and contract scenarios.
+//! - `arbitrary` (opt-in): `Arbitrary` for [`Chunking`] and the contract scenarios, so a
+//!   cargo-fuzz target decodes them from raw bytes; a crash prints the same literals.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
@@ -119,4 +126,7 @@ mod doc_pages {
     struct ProtocolsPage;
     #[doc = include_str!("../docs/reactor.md")]
     struct ReactorPage;
+    #[cfg(feature = "proptest")]
+    #[doc = include_str!("../docs/property-testing.md")]
+    struct PropertyTesting;
 }

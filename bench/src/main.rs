@@ -673,7 +673,10 @@ fn run_w4(opts: &Options) -> Vec<W4Row> {
     let mut rows: Vec<W4Row> = reactor::shapes(opts.quick)
         .into_iter()
         .filter(|s| opts.selected(&s.id()))
-        .map(|shape| W4Row { shape, runs: Vec::new() })
+        .map(|shape| W4Row {
+            shape,
+            runs: Vec::new(),
+        })
         .collect();
     let len = w4_len(opts);
     for run in 0..opts.runs {

@@ -50,7 +50,11 @@ impl Shape {
 /// The shapes the table shows: 1, 10, 100, 1,000 busy connections, and one busy connection
 /// among 10, 100, 1,000 idle ones (smaller with `--quick`).
 pub fn shapes(quick: bool) -> Vec<Shape> {
-    let counts: &[usize] = if quick { &[1, 10, 100] } else { &[1, 10, 100, 1000] };
+    let counts: &[usize] = if quick {
+        &[1, 10, 100]
+    } else {
+        &[1, 10, 100, 1000]
+    };
     let busy = counts.iter().map(|&busy| Shape { busy, idle: 0 });
     let idle = counts[1..].iter().map(|&idle| Shape { busy: 1, idle });
     busy.chain(idle).collect()
@@ -62,7 +66,9 @@ pub fn run(shape: Shape, len: usize) -> (f64, u64) {
     let cfg = Config::new().step_limit(u64::MAX);
     let mut net = Reactor::new().chunking(Chunking::every_byte()).config(cfg);
     net.listen(ADDR, || EchoServer);
-    let busy: Vec<ConnId> = (0..shape.busy).map(|_| net.connect(ADDR, Client::default())).collect();
+    let busy: Vec<ConnId> = (0..shape.busy)
+        .map(|_| net.connect(ADDR, Client::default()))
+        .collect();
     for _ in 0..shape.idle {
         net.connect(ADDR, Client::default());
     }
@@ -80,11 +86,21 @@ pub fn run(shape: Shape, len: usize) -> (f64, u64) {
     for &c in &busy {
         let client = net.protocol::<Client>(c, End::Client);
         let (bytes, got) = client.map_or((0, 0), |c| (c.bytes, c.pieces));
-        assert_eq!(bytes, len, "W4 {}: {c} got {bytes} bytes back of {len}", shape.id());
+        assert_eq!(
+            bytes,
+            len,
+            "W4 {}: {c} got {bytes} bytes back of {len}",
+            shape.id()
+        );
         pieces += got;
     }
     // Both directions, one byte a piece.
     let want = 2 * (shape.busy * len) as u64;
-    assert_eq!(2 * pieces, want, "W4 {}: wrong number of pieces", shape.id());
+    assert_eq!(
+        2 * pieces,
+        want,
+        "W4 {}: wrong number of pieces",
+        shape.id()
+    );
     (nanos, want)
 }

@@ -561,6 +561,11 @@ impl Core {
     pub(crate) fn call_later(&mut self, c: ConnId, e: End, delay: Duration) -> TimerId {
         let id = self.next_timer;
         self.next_timer += 1;
+        if self.end_state(c, e).lost.is_some() {
+            // Nothing runs after `connection_lost`: the timer is never scheduled.
+            self.record(c, e, Event::Misuse(Misuse::TimerAfterLost(TimerId(id))));
+            return TimerId(id);
+        }
         let key = (self.now + delay, self.clock_seq);
         self.clock_seq += 1;
         self.clock.insert(

@@ -163,6 +163,9 @@ pub enum Misuse {
     NoProducerRegistered,
     /// `cancel` of a timer that already fired or was already cancelled.
     CancelInactiveTimer(TimerId),
+    /// `call_later` on an end whose connection was already lost (from the test). The timer
+    /// was not scheduled: nothing runs after `connection_lost`.
+    TimerAfterLost(TimerId),
 }
 
 impl fmt::Display for Misuse {
@@ -187,6 +190,12 @@ impl fmt::Display for Misuse {
             }
             Self::NoProducerRegistered => f.write_str("unregister_producer with no producer"),
             Self::CancelInactiveTimer(t) => write!(f, "cancel({t}) of a timer no longer pending"),
+            Self::TimerAfterLost(t) => {
+                write!(
+                    f,
+                    "call_later ({t}) after the connection was lost (not scheduled)"
+                )
+            }
         }
     }
 }
@@ -663,7 +672,10 @@ mod tests {
 
     fn sample() -> EventLog {
         let mut log = EventLog::default();
-        let plans = [(Chunking::every_byte(), Duration::ZERO), (Chunking::whole(), Duration::ZERO)];
+        let plans = [
+            (Chunking::every_byte(), Duration::ZERO),
+            (Chunking::whole(), Duration::ZERO),
+        ];
         log.add_conn(["Client".into(), "Server".into()], plans);
         for r in [
             rec(1, End::Server, Event::Connected),

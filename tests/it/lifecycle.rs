@@ -635,3 +635,22 @@ fn strict_mode_panics_on_misuse_inside_a_callback() {
     assert!(text.contains("transcript"), "{text}");
     assert!(text.contains("received b\"go\""), "{text}");
 }
+
+#[test]
+fn a_timer_scheduled_on_a_lost_end_never_fires() {
+    // The test schedules a timer for the client after its connection was lost (found by the
+    // lifecycle fuzz target): it is refused as misuse and never fires.
+    let mut pair = Pair::new(quiet("Client"), quiet("Server"));
+    pair.run();
+    pair.lose(End::Client);
+    pair.run();
+    let timer = pair.with_client(|_, tx| tx.call_later(Duration::ZERO));
+    pair.run();
+    let client = pair.events(End::Client);
+    assert_eq!(
+        client.last(),
+        Some(&Event::Misuse(Misuse::TimerAfterLost(timer)))
+    );
+    assert!(!client.iter().any(|e| matches!(e, Event::TimerFired(_))));
+    assert_eq!(pair.client().state.calls.last(), Some(&"lost"));
+}

@@ -12,6 +12,7 @@ use piecemeal::{
     Schedule, Transport,
 };
 use pretty_assertions::assert_eq;
+#[cfg(feature = "proptest")]
 use proptest::prelude::*;
 
 const CHAT: ([u8; 4], u16) = ([10, 0, 0, 1], 6667);
@@ -395,14 +396,14 @@ fn check_every_message_once_in_order(net: &Reactor, members: &[ConnId]) -> Resul
     Ok(())
 }
 
+#[cfg(feature = "proptest")]
 proptest! {
     #[test]
     fn every_schedule_delivers_every_message_once_in_sender_order(
-        choices in proptest::collection::vec(0u32..6, 0..200),
+        schedule in piecemeal::strategy::schedule(200, 6),
         bytewise in any::<bool>(),
     ) {
         let chunking = if bytewise { Chunking::every_byte() } else { Chunking::whole() };
-        let schedule = Schedule::choices(choices);
         let (net, members) = chat_round(schedule.clone(), chunking);
         let verdict = check_every_message_once_in_order(&net, &members);
         prop_assert!(verdict.is_ok(), "{} under {schedule}:\n{}", verdict.unwrap_err(), net.transcript());
