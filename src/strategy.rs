@@ -65,6 +65,7 @@
 //! ```
 
 use std::fmt;
+use std::time::Duration;
 
 use proptest::prelude::Rng;
 use proptest::sample::select;
@@ -72,6 +73,7 @@ use proptest::strategy::{Just, NewTree, Strategy, Union, ValueTree};
 use proptest::test_runner::{TestRng, TestRunner};
 
 use crate::check::{Action, Op, Scenario};
+use crate::protocols::{Script, Step};
 use crate::chunking::Chunking;
 use crate::event::End;
 use crate::schedule::Schedule;
@@ -204,6 +206,49 @@ pub fn any_chunking(max: usize) -> impl Strategy<Value = Chunking> + Clone {
 #[must_use = "strategies do nothing unless used"]
 pub fn schedule(max_decisions: usize, width: u32) -> impl Strategy<Value = Schedule> + Clone {
     proptest::collection::vec(0..width.max(1), 0..=max_decisions).prop_map(Schedule::choices)
+}
+
+/// A script for a [`Scripted`](crate::protocols::Scripted) peer that drives the protocol under
+/// test: up to `max_steps` sends (1 to 16 bytes each) and waits (up to 100 ms), then, perhaps,
+/// one ending — a half-close, a close or an abort. It has no `expect` steps: what to expect
+/// depends on the protocol under test, so add those yourself, or check the protocol's state
+/// after the run. Shrinks toward fewer and shorter sends, no waits and no ending.
+///
+/// # Examples
+///
+/// ```
+/// use piecemeal::protocols::{Accumulating, Scripted, Step};
+/// use piecemeal::{strategy, Pair};
+/// use proptest::prelude::*;
+///
+/// proptest!(|(script in strategy::script(6))| {
+///     // Whatever the script does, the server gets what was sent, unless the script aborts.
+///     let sent: Vec<u8> = script.steps().iter().flat_map(|s| match s {
+///         Step::Send(b) => b.to_vec(),
+///         _ => Vec::new(),
+///     }).collect();
+///     let aborts = script.steps().contains(&Step::Abort);
+///     let mut pair = Pair::new(Scripted::new(script.clone()), Accumulating::new());
+///     pair.run();
+///     prop_assert!(pair.client().is_done(), "{script}");
+///     if !aborts {
+///         prop_assert_eq!(&pair.server().data()[..], &sent[..]);
+///     }
+/// });
+/// ```
+#[must_use = "strategies do nothing unless used"]
+pub fn script(max_steps: usize) -> impl Strategy<Value = Script> + Clone {
+    let step = proptest::prop_oneof![
+        3 => proptest::collection::vec(proptest::num::u8::ANY, 1..=16).prop_map(|b| Step::Send(b.into())),
+        1 => (0u64..=100).prop_map(|ms| Step::Wait(Duration::from_millis(ms))),
+    ];
+    let ending = proptest::option::weighted(
+        0.5,
+        select(vec![Step::HalfClose, Step::Close, Step::Abort]),
+    );
+    (proptest::collection::vec(step, 0..=max_steps), ending).prop_map(|(steps, ending)| {
+        steps.into_iter().chain(ending).fold(Script::new(), |script, step| script.then(step))
+    })
 }
 
 /// One step of a lifecycle-contract scenario: an [`Action`] done by the test or deferred to a
