@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use crate::chunking::Chunking;
 use crate::config::Config;
+use crate::engine::panic_message;
 use crate::event::{Reason, Transcript};
 use crate::harness::Harness;
 use crate::protocol::Protocol;
@@ -659,16 +660,6 @@ impl fmt::Display for Offsets<'_> {
             }
         }
         f.write_str("]")
-    }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(a panic payload that is not a string)".to_owned()
     }
 }
 

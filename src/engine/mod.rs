@@ -1240,7 +1240,8 @@ impl Core {
     }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+/// The message of a caught panic.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {
