@@ -1,5 +1,6 @@
 //! piecemeal's integration suite: one test binary, through the public API only.
 
+mod aborting;
 mod chunking;
 mod determinism;
 mod faces;
@@ -8,6 +9,7 @@ mod oracle;
 mod properties;
 mod protocols;
 mod reactor;
+mod scripted;
 mod semantics;
 mod support;
 mod sweeps;

@@ -7,10 +7,11 @@
 )]
 
 use std::borrow::Cow;
+use std::panic::{self, AssertUnwindSafe};
 
 use bytes::Bytes;
 use piecemeal::clock::TimerId;
-use piecemeal::{Protocol, Reason, Transport};
+use piecemeal::{Chunking, End, Event, Pair, Protocol, Reason, Transport};
 
 /// What a `Hooks` protocol observed, and a scratch counter for the closures.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -223,4 +224,45 @@ pub(crate) fn quiet(name: &'static str) -> Hooks {
 /// Echoes every piece back.
 pub(crate) fn echo() -> Hooks {
     Hooks::new("Echo").on_data(|_, data, tx| tx.write_bytes(data))
+}
+
+/// The two chunkings every behaviour is checked under.
+pub(crate) fn plans() -> [Chunking; 2] {
+    [Chunking::whole(), Chunking::every_byte()]
+}
+
+/// Every combination of whole and one-byte chunking for (client→server, server→client).
+pub(crate) fn plan_pairs() -> [(Chunking, Chunking); 4] {
+    let (w, b) = (Chunking::whole, Chunking::every_byte);
+    [(w(), w()), (b(), b()), (w(), b()), (b(), w())]
+}
+
+/// The message of the panic `f` raises.
+#[track_caller]
+pub(crate) fn panic_text(f: impl FnOnce()) -> String {
+    let payload = panic::catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else {
+        String::from("(not a string)")
+    }
+}
+
+/// Each end's `Lost` events: exactly one, and the end's last event.
+#[track_caller]
+pub(crate) fn lost_once_and_last<C: Protocol, S: Protocol>(pair: &Pair<C, S>) {
+    for end in [End::Client, End::Server] {
+        let events = pair.events(end);
+        let lost = events
+            .iter()
+            .filter(|e| matches!(e, Event::Lost(_)))
+            .count();
+        assert_eq!(lost, 1, "{end}: {events:?}");
+        assert!(
+            matches!(events.last(), Some(Event::Lost(_))),
+            "{end}: {events:?}"
+        );
+    }
 }
