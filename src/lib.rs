@@ -54,6 +54,9 @@
 //!   driver the fuzz targets use.
 //! - `strategy` (feature `proptest`): proptest strategies for payloads with chunkings that
 //!   shrink to the smallest failing case, for schedules and for contract scenarios.
+//! - [`adapters`]: the same plans and oracle for code that is not a [`Protocol`]: `Read`/
+//!   `BufRead` parsers and `Write` sinks ([`adapters::io`]), tokio-util codecs (feature
+//!   `codec`), async streams (features `tokio`, `futures`).
 //! - [`Config`]: step limit, high-water mark, panic policy, strict mode, recording, schedule.
 //!
 //! # Semantics
@@ -78,10 +81,15 @@
 //!   chunkings (shrinking to the smallest failing case), schedules and contract scenarios.
 //! - `arbitrary` (opt-in): `Arbitrary` for [`Chunking`] and the contract scenarios, so a
 //!   cargo-fuzz target decodes them from raw bytes; a crash prints the same literals.
+//! - `codec` (opt-in): `adapters::codec`, the oracle for tokio-util `Decoder`s and `Encoder`s,
+//!   driven the way `FramedRead` drives them.
+//! - `tokio`, `futures` (opt-in): `adapters::tokio`, `adapters::futures`, a connection end as
+//!   an `AsyncRead`/`AsyncWrite` stream.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod adapters;
 pub mod check;
 pub mod chunking;
 pub mod clock;
@@ -129,4 +137,7 @@ mod doc_pages {
     #[cfg(feature = "proptest")]
     #[doc = include_str!("../docs/property-testing.md")]
     struct PropertyTesting;
+    #[cfg(all(feature = "codec", feature = "tokio", feature = "futures"))]
+    #[doc = include_str!("../docs/adapters.md")]
+    struct Adapters;
 }

@@ -73,9 +73,9 @@ use proptest::strategy::{Just, NewTree, Strategy, Union, ValueTree};
 use proptest::test_runner::{TestRng, TestRunner};
 
 use crate::check::{Action, Op, Scenario};
-use crate::protocols::{Script, Step};
 use crate::chunking::Chunking;
 use crate::event::End;
+use crate::protocols::{Script, Step};
 use crate::schedule::Schedule;
 
 /// A payload from `payload` together with a chunking of it: `(bytes, chunking)`.
@@ -242,12 +242,13 @@ pub fn script(max_steps: usize) -> impl Strategy<Value = Script> + Clone {
         3 => proptest::collection::vec(proptest::num::u8::ANY, 1..=16).prop_map(|b| Step::Send(b.into())),
         1 => (0u64..=100).prop_map(|ms| Step::Wait(Duration::from_millis(ms))),
     ];
-    let ending = proptest::option::weighted(
-        0.5,
-        select(vec![Step::HalfClose, Step::Close, Step::Abort]),
-    );
+    let ending =
+        proptest::option::weighted(0.5, select(vec![Step::HalfClose, Step::Close, Step::Abort]));
     (proptest::collection::vec(step, 0..=max_steps), ending).prop_map(|(steps, ending)| {
-        steps.into_iter().chain(ending).fold(Script::new(), |script, step| script.then(step))
+        steps
+            .into_iter()
+            .chain(ending)
+            .fold(Script::new(), |script, step| script.then(step))
     })
 }
 

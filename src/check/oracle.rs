@@ -20,17 +20,44 @@
 //! A failure is a [`Divergence`]: the input, the chunking with the fewest cuts that shows it,
 //! the first event that differs and the bytes around each cut, a diff of the two runs, the
 //! transcript, and a line to paste into a regression test.
+//!
+//! # For any subject: [`Invariant`]
+//!
+//! The same search and the same [`Divergence`] report work for code that is not a
+//! [`Protocol`]: give [`Invariant::new`] a function that runs the subject on an input cut by a
+//! plan and returns any `PartialEq + Debug` value; the check compares it with the whole-input
+//! run under every plan the search tries. The [`adapters`](crate::adapters) are built on it.
+//!
+//! ```
+//! use piecemeal::check::Invariant;
+//! use piecemeal::Chunking;
+//!
+//! // Sums the pieces' byte counts: the same under every plan.
+//! let oracle = Invariant::new(|input: &[u8], plan: &Chunking| {
+//!     plan.pieces(input.len()).into_iter().map(|r| r.len()).sum::<usize>()
+//! })
+//! .subject("the summer") // "the summer behaves differently when ..."
+//! .result_name("sum") // "sum, < whole / > cut by ..."
+//! .replay(|input, plan| format!("sum_plan({input}, piecemeal::{plan})"))
+//! .transcript(|sum: &usize| format!("summed {sum} bytes"));
+//! oracle.assert(b"hello");
+//! assert!(oracle.check_plan(b"hello", Chunking::every_byte()).is_ok());
+//! ```
 
 mod contract;
+mod invariant;
 mod report;
+mod search;
 
 use std::fmt::{self, Debug};
 
 use bytes::Bytes;
 
 pub use self::contract::*;
+pub use self::invariant::Invariant;
 pub use self::report::Divergence;
 use self::report::Side;
+use self::search::{Search, search};
 use crate::chunking::Chunking;
 use crate::config::{Config, PanicPolicy};
 use crate::event::{End, Event};
@@ -219,26 +246,6 @@ pub enum Finish {
     HalfClose,
     /// The peer resets the connection ([`Harness::peer_abort`]).
     Abort,
-}
-
-/// Which plans a check tries, and in which order.
-#[derive(Clone, Debug)]
-struct Search {
-    exhaustive_up_to: usize,
-    max_cuts: usize,
-    budget: usize,
-    seeded: usize,
-}
-
-impl Default for Search {
-    fn default() -> Self {
-        Self {
-            exhaustive_up_to: 16,
-            max_cuts: 2,
-            budget: 5_000,
-            seeded: 64,
-        }
-    }
 }
 
 /// One run of an [`Outbound`] check.
@@ -511,7 +518,7 @@ where
         };
         let (conn, end) = (h.conn(), h.end());
         let name = format!("{end} {}", h.log().label(conn, end));
-        let events = normalize(h.log().events(conn, end));
+        let events = h.log().normalized_end(conn, end);
         let outcome = Outcome {
             ends: vec![(name, events)],
             written: Bytes::copy_from_slice(h.written()),
@@ -556,6 +563,7 @@ where
             whole: side(whole, self.observing),
             cut: side(&cut, self.observing),
             raw: vec![h.log().events(h.conn(), h.end()).cloned().collect()],
+            observed_as: "observed state".into(),
             transcript: h.log().transcript_tail(TRANSCRIPT_TAIL).to_string(),
             replay,
         })
@@ -798,7 +806,7 @@ where
         let ends: Vec<(String, Vec<Event>)> = (order.iter())
             .map(|&end| {
                 let name = format!("{end} {}", log.label(conn, end));
-                (name, normalize(log.events(conn, end)))
+                (name, log.normalized_end(conn, end))
             })
             .collect();
         let written = ends[0].1.iter().fold(Vec::new(), |mut all, e| {
@@ -849,6 +857,7 @@ where
             whole: side(&whole.outcome, self.observing),
             cut: side(&cut.outcome, self.observing),
             raw: cut.raw,
+            observed_as: "observed state".into(),
             transcript: cut.transcript,
             replay,
         })
@@ -875,48 +884,6 @@ impl<F, G, O> Debug for Outbound<F, G, O> {
     }
 }
 
-/// One end's events as [`EventLog::normalized`](crate::EventLog::normalized) has them: notes
-/// dropped, each run of data events folded into one `Received` and one `Wrote`. (Cheaper than
-/// normalising the whole log when only one end is compared.)
-fn normalize<'a>(events: impl Iterator<Item = &'a Event>) -> Vec<Event> {
-    fn join(parts: &mut Vec<&Bytes>) -> Bytes {
-        let joined = match parts.as_slice() {
-            [one] => (*one).clone(),
-            _ => Bytes::from(
-                parts
-                    .iter()
-                    .flat_map(|b| b.iter().copied())
-                    .collect::<Vec<u8>>(),
-            ),
-        };
-        parts.clear();
-        joined
-    }
-    let mut out = Vec::new();
-    let (mut received, mut wrote): (Vec<&Bytes>, Vec<&Bytes>) = (Vec::new(), Vec::new());
-    let flush = |out: &mut Vec<Event>, received: &mut Vec<&Bytes>, wrote: &mut Vec<&Bytes>| {
-        if !received.is_empty() {
-            out.push(Event::Received(join(received)));
-        }
-        if !wrote.is_empty() {
-            out.push(Event::Wrote(join(wrote)));
-        }
-    };
-    for event in events {
-        match event {
-            Event::Received(b) => received.push(b),
-            Event::Wrote(b) => wrote.push(b),
-            Event::Note(_) => {}
-            other => {
-                flush(&mut out, &mut received, &mut wrote);
-                out.push(other.clone());
-            }
-        }
-    }
-    flush(&mut out, &mut received, &mut wrote);
-    out
-}
-
 fn side<V: Debug>(outcome: &Outcome<V>, observing: bool) -> Side {
     Side {
         ends: outcome.ends.clone(),
@@ -924,93 +891,6 @@ fn side<V: Debug>(outcome: &Outcome<V>, observing: bool) -> Side {
         observed: observing.then(|| format!("{:#?}", outcome.observed)),
     }
 }
-
-/// Runs plans fewest cuts first until one gives an outcome other than `whole`; returns that
-/// plan, shrunk by removing cuts while it still diverges, and how many plans ran.
-fn search<V: PartialEq>(
-    s: &Search,
-    len: usize,
-    whole: &Outcome<V>,
-    mut run: impl FnMut(&Chunking) -> Outcome<V>,
-) -> Option<(Chunking, usize)> {
-    let mut tried = 0usize;
-    let mut diverges = |plan: &Chunking| {
-        tried += 1;
-        run(plan) != *whole
-    };
-    let found = plans(s, len).find(|plan| diverges(plan))?;
-    // Shrink: drop cuts one at a time while the plan still diverges.
-    let mut cuts = found.cut_offsets(len);
-    let mut i = 0;
-    while i < cuts.len() && cuts.len() > 1 {
-        let mut fewer = cuts.clone();
-        fewer.remove(i);
-        if diverges(&Chunking::cuts(fewer.iter().copied())) {
-            cuts = fewer;
-        } else {
-            i += 1;
-        }
-    }
-    Some((Chunking::cuts(cuts), tried))
-}
-
-/// The plans a search tries, in order: one cut, two cuts, ... up to `max_cuts`; then every
-/// other plan (short inputs) or every_byte, fixed sizes and seeded plans (long ones).
-fn plans(s: &Search, len: usize) -> Box<dyn Iterator<Item = Chunking>> {
-    let inner = len.saturating_sub(1);
-    let mut swept = 1usize; // whole
-    let mut sweeps: Vec<Box<dyn Iterator<Item = Chunking>>> = Vec::new();
-    for k in 1..=s.max_cuts.min(inner) {
-        let all = Chunking::with_cuts(len, k);
-        match all.size_hint().1 {
-            Some(count) if count <= s.budget => {
-                swept = swept.saturating_add(count);
-                sweeps.push(Box::new(all));
-            }
-            _ => sweeps.push(Box::new(sampled(len, k, s.budget))),
-        }
-    }
-    let rest: Box<dyn Iterator<Item = Chunking>> = if len <= s.exhaustive_up_to {
-        Box::new(Chunking::all(len).skip(swept))
-    } else {
-        let fixed = (2..len.min(65)).map(Chunking::fixed);
-        let seeded = (0..s.seeded).map(move |i| {
-            let max = SEEDED_MAX[i % SEEDED_MAX.len()];
-            Chunking::seeded(i as u64, max)
-        });
-        Box::new(
-            std::iter::once(Chunking::every_byte())
-                .chain(fixed)
-                .chain(seeded),
-        )
-    };
-    Box::new(sweeps.into_iter().flatten().chain(rest))
-}
-
-/// `count` plans of exactly `k` cuts in a `len`-byte input, picked by a fixed seed.
-fn sampled(len: usize, k: usize, count: usize) -> impl Iterator<Item = Chunking> {
-    let mut state = 0x5EED_u64 ^ ((len as u64) << 8) ^ k as u64;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    (0..count).map(move |_| {
-        let mut cuts: Vec<usize> = Vec::with_capacity(k);
-        while cuts.len() < k {
-            let cut = 1 + (next() % (len as u64 - 1)) as usize;
-            if let Err(at) = cuts.binary_search(&cut) {
-                cuts.insert(at, cut);
-            }
-        }
-        Chunking::cuts(cuts)
-    })
-}
-
-/// The `max` piece sizes seeded plans cycle through: dense to sparse.
-const SEEDED_MAX: [usize; 8] = [2, 3, 4, 7, 16, 64, 300, 2000];
 
 /// How many records of the failing run's transcript a report shows.
 const TRANSCRIPT_TAIL: usize = 60;

@@ -459,14 +459,20 @@ impl EventLog {
         keys.dedup();
         let ends = keys
             .into_iter()
-            .map(|(conn, end)| {
-                let events = self
-                    .events(conn, end)
-                    .filter(|e| !matches!(e, Event::Note(_)));
-                (conn, end, coalesce(events.cloned(), true))
-            })
+            .map(|(conn, end)| (conn, end, self.normalized_end(conn, end)))
             .collect();
         Normalized { ends }
+    }
+
+    /// One end's part of [`normalized`](Self::normalized): its events with notes dropped and
+    /// each run of data events folded into one `Received` and one `Wrote`. Cheaper than
+    /// normalising the whole log when only one end is compared.
+    #[must_use]
+    pub fn normalized_end(&self, conn: ConnId, end: End) -> Vec<Event> {
+        let events = self
+            .events(conn, end)
+            .filter(|e| !matches!(e, Event::Note(_)));
+        coalesce(events.cloned(), true)
     }
 
     /// The log as plain text, one line per event, headed by the chunking literals.

@@ -1,6 +1,11 @@
 //! piecemeal's integration suite: one test binary, through the public API only.
 
 mod aborting;
+#[cfg(any(feature = "tokio", feature = "futures"))]
+mod adapters_async;
+#[cfg(feature = "codec")]
+mod adapters_codec;
+mod adapters_io;
 mod chunking;
 mod determinism;
 mod faces;

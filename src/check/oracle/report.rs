@@ -9,15 +9,18 @@ use pretty_assertions::Comparison;
 use crate::chunking::Chunking;
 use crate::event::{Escaped, Event};
 
-/// A chunking under which a protocol behaved differently than with its input uncut: the
-/// failure of the chunking-invariance oracle ([`Invariance`](super::Invariance),
-/// [`Outbound`](super::Outbound), [`same_as_whole`](super::same_as_whole)).
+/// A chunking under which a protocol (or any subject) behaved differently than with its input
+/// uncut: the failure of the chunking-invariance oracle ([`Invariance`](super::Invariance),
+/// [`Outbound`](super::Outbound), [`same_as_whole`](super::same_as_whole), the generic
+/// [`Invariant`](super::Invariant) and the [`adapters`](crate::adapters) built on it).
 ///
 /// `Display` (and `Debug`, so `unwrap` shows it) is the full report: the input, the plan and
 /// the bytes on both sides of each of its cuts, the first event that differs and after how
-/// many received bytes, a diff of the two runs' normalised events (and of the written bytes
-/// and observed state, when those differ), a line to paste into a regression test, and the
-/// end of the failing run's transcript. It converts into a proptest `TestCaseError` with `?`.
+/// many received bytes (for a subject that is not a protocol: the first line of its result
+/// that differs), a diff of the two runs' normalised events (and of the written bytes and
+/// observed state, when those differ; for other subjects, of their results), a line to paste
+/// into a regression test, and the end of the failing run's transcript (when the subject keeps
+/// one). It converts into a proptest `TestCaseError` with `?`.
 ///
 /// # Examples
 ///
@@ -64,11 +67,15 @@ pub(super) struct Parts {
     pub(super) cut: Side,
     /// Each end's events in the cut run, not normalised (to place the difference).
     pub(super) raw: Vec<Vec<Event>>,
+    /// What `Side::observed` is called in the report: "observed state", "result", ...
+    pub(super) observed_as: String,
+    /// The end of the failing run's transcript; empty if the subject keeps none.
     pub(super) transcript: String,
     pub(super) replay: String,
 }
 
-/// What one run produced, rendered for the report.
+/// What one run produced, rendered for the report: the ends' normalised events (none for a
+/// subject that is not a protocol), the bytes written, and the observed value's `{:#?}`.
 #[derive(Clone)]
 pub(super) struct Side {
     pub(super) ends: Vec<(String, Vec<Event>)>,
@@ -109,7 +116,8 @@ impl Divergence {
 
     /// The index of the first differing event in the normalised events of the first end that
     /// differs, or `None` if the events agree and only the written bytes or the observed
-    /// state differ.
+    /// state differ (always `None` for a subject that is not a protocol: its report shows the
+    /// first line of its result that differs instead).
     #[must_use]
     pub fn first_difference(&self) -> Option<usize> {
         self.first.map(|(_, i)| i)
@@ -122,7 +130,7 @@ impl Divergence {
         &self.parts.replay
     }
 
-    /// The end of the failing run's transcript.
+    /// The end of the failing run's transcript (empty when the subject keeps none).
     #[must_use]
     pub fn transcript(&self) -> &str {
         &self.parts.transcript
@@ -154,7 +162,7 @@ impl Divergence {
 
     fn write_first(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Some((end, i)) = self.first else {
-            return Ok(());
+            return self.write_first_line(f);
         };
         let (name, whole) = &self.parts.whole.ends[end];
         let cut = &self.parts.cut.ends[end].1;
@@ -172,6 +180,37 @@ impl Divergence {
         )?;
         writeln!(f, "  {:<width$}  {}", "whole", show(whole.get(i)))?;
         writeln!(f, "  {plan:<width$}  {}", show(cut.get(i)))
+    }
+
+    /// For a subject with no events: the first line of the two results' `{:#?}` that differs.
+    fn write_first_line(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.parts;
+        let (Some(whole), Some(cut)) = (&p.whole.observed, &p.cut.observed) else {
+            return Ok(());
+        };
+        if !p.whole.ends.is_empty() || whole == cut {
+            return Ok(());
+        }
+        let (mut a, mut b) = (whole.lines(), cut.lines());
+        let mut line = 1;
+        let (x, y) = loop {
+            match (a.next(), b.next()) {
+                (x, y) if x == y && x.is_some() => line += 1,
+                (x, y) => break (x, y),
+            }
+        };
+        let show = |l: Option<&str>| {
+            l.map_or_else(|| "(nothing more)".to_owned(), |l| l.trim().to_owned())
+        };
+        let plan = p.plan.to_string();
+        let width = plan.len().max(5);
+        writeln!(
+            f,
+            "\nfirst difference: line {line} of the {}",
+            p.observed_as
+        )?;
+        writeln!(f, "  {:<width$}  {}", "whole", show(x))?;
+        writeln!(f, "  {plan:<width$}  {}", show(y))
     }
 }
 
@@ -258,7 +297,7 @@ impl fmt::Display for Divergence {
         if let (Some(whole), Some(cut)) = (&p.whole.observed, &p.cut.observed)
             && whole != cut
         {
-            writeln!(f, "\nobserved state, < whole / > cut by {}:", p.plan)?;
+            writeln!(f, "\n{}, < whole / > cut by {}:", p.observed_as, p.plan)?;
             write!(f, "{}", Comparison::new(&Raw(whole), &Raw(cut)))?;
         }
         writeln!(
@@ -266,6 +305,9 @@ impl fmt::Display for Divergence {
             "\nreplay (paste into a regression test):\n    {};",
             p.replay
         )?;
+        if p.transcript.is_empty() {
+            return Ok(());
+        }
         writeln!(
             f,
             "\ntranscript under {}:\n{}",
