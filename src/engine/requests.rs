@@ -1,0 +1,168 @@
+//! What a protocol asks through its `Transport`: recorded at once, applied by `settle`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{ClockEntry, Close, Core, LiveTimer, Producer, TimerKind};
+use crate::clock::TimerId;
+use crate::event::{ConnId, End, Event, Misuse, Reason};
+use crate::transport::ProducerKind;
+
+impl Core {
+    // ----- transport requests (called through `Transport`) ---------------------------------
+
+    #[inline]
+    pub(crate) fn write(&mut self, c: ConnId, e: End, data: Bytes) {
+        let end = self.end_state(c, e);
+        if end.lost.is_some() {
+            return self.record(c, e, Event::Misuse(Misuse::WriteAfterLost(data)));
+        }
+        if matches!(end.close, Close::Abort | Close::Failed)
+            || end.req.abort
+            || end.req.fail.is_some()
+        {
+            return self.record(c, e, Event::Dropped(data));
+        }
+        if end.write_shut() {
+            return self.record(c, e, Event::Misuse(Misuse::WriteAfterWriteClosed(data)));
+        }
+        if self.recording() {
+            self.log.wrote(self.step, self.now, c, e, &data);
+        }
+        let stamp = self.next_stamp();
+        let now = self.now;
+        let wire = &mut self.conn_mut(c).wires[e.index()];
+        if !wire.has_data() {
+            // The head changes (from a queued FIN, or nothing) to this write; any entry the
+            // scheduler holds for the old head is stale.
+            wire.queued = false;
+        }
+        wire.push(data, stamp, now);
+    }
+
+    pub(crate) fn request_lose(&mut self, c: ConnId, e: End) {
+        let end = self.end_mut(c, e);
+        if end.lost.is_none() && !end.is_closing() {
+            end.req.lose = true;
+            self.record(c, e, Event::CloseRequested);
+        }
+    }
+
+    pub(crate) fn request_abort(&mut self, c: ConnId, e: End) {
+        let end = self.end_mut(c, e);
+        let done = matches!(end.close, Close::Abort | Close::Failed) || end.req.fail.is_some();
+        if end.lost.is_none() && !done && !end.req.abort {
+            end.req.abort = true;
+            self.record(c, e, Event::AbortRequested);
+        }
+    }
+
+    pub(crate) fn request_lose_write(&mut self, c: ConnId, e: End) {
+        let end = self.end_mut(c, e);
+        if end.lost.is_none() && !end.is_closing() && !end.write_shut() {
+            end.req.lose_write = true;
+            self.record(c, e, Event::HalfCloseRequested);
+        }
+    }
+
+    pub(crate) fn request_fail(&mut self, c: ConnId, e: End, reason: Reason) {
+        let end = self.end_mut(c, e);
+        if end.lost.is_none() && end.req.fail.is_none() {
+            end.req.fail = Some(reason);
+        }
+    }
+
+    pub(crate) fn set_paused(&mut self, c: ConnId, e: End, paused: bool) {
+        let end = self.end_mut(c, e);
+        if end.lost.is_some() || end.paused == paused {
+            return;
+        }
+        end.paused = paused;
+        self.record(
+            c,
+            e,
+            if paused {
+                Event::Paused
+            } else {
+                Event::Resumed
+            },
+        );
+        if !paused {
+            self.schedule_wire(c, e.peer());
+        }
+    }
+
+    pub(crate) fn register_producer(&mut self, c: ConnId, e: End, kind: ProducerKind) {
+        let end = self.end_mut(c, e);
+        if end.producer.is_some() {
+            return self.record(c, e, Event::Misuse(Misuse::ProducerAlreadyRegistered));
+        }
+        end.producer = Some(Producer {
+            kind,
+            paused: false,
+        });
+        end.req.new_pull = kind == ProducerKind::Pull;
+        self.record(c, e, Event::ProducerRegistered(kind));
+    }
+
+    pub(crate) fn unregister_producer(&mut self, c: ConnId, e: End) {
+        let end = self.end_mut(c, e);
+        if end.producer.take().is_none() {
+            return self.record(c, e, Event::Misuse(Misuse::NoProducerRegistered));
+        }
+        end.resume_stamp = None;
+        end.req.new_pull = false;
+        self.record(c, e, Event::ProducerUnregistered);
+    }
+
+    pub(crate) fn call_later(&mut self, c: ConnId, e: End, delay: Duration) -> TimerId {
+        let id = self.next_timer;
+        self.next_timer += 1;
+        if self.end_state(c, e).lost.is_some() {
+            // Nothing runs after `connection_lost`: the timer is never scheduled.
+            self.record(c, e, Event::Misuse(Misuse::TimerAfterLost(TimerId(id))));
+            return TimerId(id);
+        }
+        let key = (self.now + delay, self.clock_seq);
+        self.clock_seq += 1;
+        self.clock.insert(
+            key,
+            ClockEntry {
+                conn: c,
+                end: e,
+                kind: TimerKind::Protocol(id),
+            },
+        );
+        self.live_timers.insert(
+            id,
+            LiveTimer {
+                key,
+                conn: c,
+                end: e,
+            },
+        );
+        self.end_mut(c, e).timers.push(id);
+        TimerId(id)
+    }
+
+    /// Cancel one of this end's pending timers; another end's timer counts as not pending.
+    pub(crate) fn cancel_timer(&mut self, c: ConnId, e: End, timer: TimerId) -> bool {
+        let own = self
+            .live_timers
+            .get(&timer.0)
+            .is_some_and(|t| t.conn == c && t.end == e);
+        if own && let Some(t) = self.live_timers.remove(&timer.0) {
+            self.clock.remove(&t.key);
+            self.end_mut(c, e).timers.retain(|&id| id != timer.0);
+            true
+        } else {
+            self.record(c, e, Event::Misuse(Misuse::CancelInactiveTimer(timer)));
+            false
+        }
+    }
+
+    pub(crate) fn is_closing(&self, c: ConnId, e: End) -> bool {
+        self.end_state(c, e).is_closing()
+    }
+}

@@ -1,0 +1,429 @@
+//! Scheduling and stepping: the ready queue, the clock, and running one task.
+
+use super::wire::{HeadKind, Marker};
+use super::{Callback, ClockEntry, Close, Core, Protos, Task, TimerKind, WriteHalf};
+use crate::clock::{Instant, TimerId};
+use crate::event::{ConnId, End, Event, Reason};
+use crate::transport::ProducerKind;
+
+impl Core {
+    // ----- scheduling -------------------------------------------------------------------
+
+    /// Put the head of the wire `writer` writes into the ready queue, if the receiver can take
+    /// it now; or wake the wire when its head arrives.
+    #[inline]
+    pub(super) fn schedule_wire(&mut self, c: ConnId, writer: End) {
+        let now = self.now;
+        let conn = &mut self.conns[c.index()];
+        let wire = &conn.wires[writer.index()];
+        if wire.queued {
+            return;
+        }
+        let Some(head) = wire.head() else { return };
+        let rx = &conn.ends[writer.peer().index()];
+        let takes_anything = rx.lost.is_some() || rx.close != Close::Open;
+        let reads = rx.made && !rx.paused;
+        let wire = &mut conn.wires[writer.index()];
+        if head.ready_at > now {
+            if !wire.arrival_pending {
+                wire.arrival_pending = true;
+                let key = (head.ready_at, self.clock_seq);
+                self.clock_seq += 1;
+                self.clock.insert(
+                    key,
+                    ClockEntry {
+                        conn: c,
+                        end: writer,
+                        kind: TimerKind::Arrival,
+                    },
+                );
+            }
+            return;
+        }
+        let reset = head.kind == HeadKind::End(Marker::Rst);
+        if takes_anything || reads || reset {
+            wire.queued = true;
+            self.ready.push(head.stamp, Task::Wire(c, writer));
+        }
+    }
+
+    /// Move every clock entry due by now into the ready queue. Returns whether any was due.
+    pub(super) fn release_due(&mut self) -> bool {
+        let mut any = false;
+        while let Some(entry) = self.clock.first_entry() {
+            if entry.key().0 > self.now {
+                break;
+            }
+            let ClockEntry { conn, end, kind } = entry.remove();
+            any = true;
+            match kind {
+                TimerKind::Protocol(id) => {
+                    let stamp = self.next_stamp();
+                    self.ready.push(stamp, Task::Timer(id));
+                }
+                TimerKind::Arrival => {
+                    self.conn_mut(conn).wires[end.index()].arrival_pending = false;
+                    self.schedule_wire(conn, end);
+                }
+                TimerKind::Connect => {
+                    let stamp = self.next_stamp();
+                    self.ready.push(stamp, Task::Connect(conn));
+                }
+                TimerKind::ConnectTimeout => {
+                    let stamp = self.next_stamp();
+                    self.ready.push(stamp, Task::ConnectTimeout(conn));
+                }
+            }
+        }
+        any
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.clock.first_key_value().map(|((t, _), _)| *t)
+    }
+
+    #[inline]
+    pub(super) fn arm_notify(&mut self, c: ConnId, e: End) {
+        let stamp = self.next_stamp();
+        let end = self.end_mut(c, e);
+        if end.lost.is_none() {
+            if end.write_half == WriteHalf::FinQueued {
+                end.write_half = WriteHalf::FinConsumed;
+            }
+            end.notify_stamp = Some(stamp);
+            self.ready.push(stamp, Task::Notify(c, e));
+        }
+    }
+
+    /// The peer consumed bytes `w` wrote; if that drained `w`'s buffer, its producer is due to
+    /// resume.
+    #[inline]
+    pub(super) fn after_consume(&mut self, c: ConnId, w: End) {
+        if self.conn(c).wires[w.index()].buffered != 0 {
+            return;
+        }
+        let end = self.end_state(c, w);
+        let due = end.lost.is_none()
+            && end.resume_stamp.is_none()
+            && end
+                .producer
+                .is_some_and(|p| p.kind == ProducerKind::Pull || p.paused);
+        if due {
+            let stamp = self.next_stamp();
+            self.end_mut(c, w).resume_stamp = Some(stamp);
+            self.ready.push(stamp, Task::Resume(c, w));
+        }
+    }
+
+    // ----- running ----------------------------------------------------------------------
+
+    /// Run one ready task. Returns false when nothing is ready.
+    pub(crate) fn step<P: Protos>(&mut self, protos: &mut P) -> bool {
+        if !self.cfg.schedule_value().is_fifo() {
+            return self.step_scheduled(protos);
+        }
+        while let Some((stamp, task)) = self.ready.pop() {
+            if self.exec(protos, stamp, task) {
+                self.check_strict();
+                return true;
+            }
+        }
+        false
+    }
+
+    /// One step under a non-default schedule: gather the valid ready tasks (oldest first), let
+    /// the schedule pick one, put the others back.
+    pub(super) fn step_scheduled<P: Protos>(&mut self, protos: &mut P) -> bool {
+        let mut ready = Vec::new();
+        while let Some((stamp, task)) = self.ready.pop() {
+            if self.is_valid(stamp, task) {
+                ready.push((stamp, task));
+            } else {
+                self.retire(stamp, task);
+            }
+        }
+        if ready.is_empty() {
+            return false;
+        }
+        let k = if ready.len() > 1 {
+            self.picker.pick(ready.len())
+        } else {
+            0
+        };
+        let (stamp, task) = ready.remove(k);
+        for (s, t) in ready {
+            self.ready.push(s, t);
+        }
+        let ran = self.exec(protos, stamp, task);
+        debug_assert!(ran, "a valid task must run: {task:?}");
+        self.check_strict();
+        ran
+    }
+
+    /// Whether a queued task is current: exactly the checks `exec` makes before it runs one.
+    pub(super) fn is_valid(&self, stamp: u64, task: Task) -> bool {
+        match task {
+            Task::Made(c, e) => {
+                let end = self.end_state(c, e);
+                !end.made && end.lost.is_none()
+            }
+            Task::Wire(c, w) => {
+                let conn = self.conn(c);
+                let wire = &conn.wires[w.index()];
+                let Some(head) = wire.head().filter(|h| wire.queued && h.stamp == stamp) else {
+                    return false;
+                };
+                let rx = &conn.ends[w.peer().index()];
+                let discard = rx.lost.is_some() || rx.close != Close::Open;
+                discard || head.kind == HeadKind::End(Marker::Rst) || (rx.made && !rx.paused)
+            }
+            Task::Notify(c, e) => {
+                let end = self.end_state(c, e);
+                end.notify_stamp == Some(stamp) && end.lost.is_none()
+            }
+            Task::Resume(c, e) => {
+                let end = self.end_state(c, e);
+                end.resume_stamp == Some(stamp) && end.lost.is_none() && end.producer.is_some()
+            }
+            Task::Timer(id) => self.live_timers.contains_key(&id),
+            Task::Connect(c) | Task::ConnectTimeout(c) => self.conn(c).connecting,
+        }
+    }
+
+    /// Drop a task that is no longer valid, with the bookkeeping `exec` would have done.
+    pub(super) fn retire(&mut self, stamp: u64, task: Task) {
+        if let Task::Wire(c, w) = task {
+            let wire = &mut self.conns[c.index()].wires[w.index()];
+            if wire.queued && wire.head().is_some_and(|h| h.stamp == stamp) {
+                wire.queued = false;
+            }
+        }
+    }
+
+    /// Run everything ready now, including timers due now, without moving time.
+    pub(crate) fn drain<P: Protos>(&mut self, protos: &mut P, steps: &mut u64, what: &str) {
+        loop {
+            if self.step(protos) {
+                *steps += 1;
+                if *steps > self.cfg.step_limit_value() {
+                    self.step_limit_hit(what);
+                }
+            } else if !self.release_due() {
+                return;
+            }
+        }
+    }
+
+    /// Move the clock to `t` (never backwards) and release what is due.
+    pub(crate) fn jump(&mut self, t: Instant) {
+        self.now = self.now.max(t);
+        self.release_due();
+    }
+
+    pub(super) fn step_limit_hit(&self, what: &str) -> ! {
+        let limit = self.cfg.step_limit_value();
+        panic!(
+            "{}",
+            self.failure(&format!(
+                "{what} took more than {limit} steps without going idle (the bound is \
+                 Config::step_limit; raise it if the run really needs more). A protocol may be \
+                 looping: a timer that reschedules itself, or an exchange that never ends. The \
+                 last events are below."
+            ))
+        );
+    }
+
+    #[inline]
+    pub(super) fn exec<P: Protos>(&mut self, protos: &mut P, stamp: u64, task: Task) -> bool {
+        match task {
+            Task::Made(c, e) => {
+                let end = self.end_mut(c, e);
+                if end.made || end.lost.is_some() {
+                    return false;
+                }
+                end.made = true;
+                self.step += 1;
+                self.record(c, e, Event::Connected);
+                self.callback(protos, c, e, Callback::Made);
+                self.schedule_wire(c, e.peer());
+                true
+            }
+            Task::Wire(c, w) => self.exec_wire(protos, stamp, c, w),
+            Task::Notify(c, e) => {
+                let end = self.end_mut(c, e);
+                if end.notify_stamp != Some(stamp) || end.lost.is_some() {
+                    return false;
+                }
+                end.notify_stamp = None;
+                let state = (end.close, end.write_half);
+                if state.1 == WriteHalf::FinConsumed && state.0 == Close::Open {
+                    end.write_half = WriteHalf::Closed;
+                }
+                self.step += 1;
+                match state {
+                    (Close::Abort, _) => self.finish(protos, c, e, Reason::Aborted),
+                    (Close::Lose, _) => self.finish(protos, c, e, Reason::Done),
+                    (_, WriteHalf::FinConsumed) => {
+                        self.record(c, e, Event::WriteClosed);
+                        self.callback(protos, c, e, Callback::WriteLost);
+                    }
+                    _ => {}
+                }
+                true
+            }
+            Task::Resume(c, e) => {
+                let end = self.end_mut(c, e);
+                if end.resume_stamp != Some(stamp) || end.lost.is_some() {
+                    return false;
+                }
+                end.resume_stamp = None;
+                let Some(p) = end.producer.as_mut() else {
+                    return false;
+                };
+                p.paused = false;
+                self.step += 1;
+                self.record(c, e, Event::ProducerResumed);
+                self.callback(protos, c, e, Callback::Resume);
+                true
+            }
+            Task::Connect(c) => {
+                if !self.conn(c).connecting {
+                    return false;
+                }
+                self.conn_mut(c).connecting = false;
+                self.step += 1;
+                let addr = self.end_state(c, End::Server).addr;
+                match protos.accept(c, addr) {
+                    Some(label) => {
+                        self.log.set_label(c, End::Server, label);
+                        self.connect(c);
+                    }
+                    None => self.fail_attempt(protos, c, Reason::Refused),
+                }
+                true
+            }
+            Task::ConnectTimeout(c) => {
+                if !self.conn(c).connecting {
+                    return false;
+                }
+                self.conn_mut(c).connecting = false;
+                self.step += 1;
+                self.fail_attempt(protos, c, Reason::TimedOut);
+                true
+            }
+            Task::Timer(id) => {
+                let Some(t) = self.live_timers.remove(&id) else {
+                    return false;
+                };
+                self.end_mut(t.conn, t.end).timers.retain(|&x| x != id);
+                self.step += 1;
+                self.record(t.conn, t.end, Event::TimerFired(TimerId(id)));
+                self.callback(protos, t.conn, t.end, Callback::Timer(TimerId(id)));
+                true
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn exec_wire<P: Protos>(
+        &mut self,
+        protos: &mut P,
+        stamp: u64,
+        c: ConnId,
+        w: End,
+    ) -> bool {
+        let now = self.now;
+        let r = w.peer();
+        let conn = &mut self.conns[c.index()];
+        let wire = &mut conn.wires[w.index()];
+        let head = match wire.head() {
+            Some(h) if wire.queued && h.stamp == stamp => h,
+            _ => return false,
+        };
+        wire.queued = false;
+        let rx = &conn.ends[r.index()];
+        let discard = rx.lost.is_some() || rx.close != Close::Open;
+        let reads = rx.made && !rx.paused;
+        match head.kind {
+            HeadKind::Data if discard => {
+                self.step += 1;
+                let stamp = self.next_stamp();
+                let wire = &mut self.conns[c.index()].wires[w.index()];
+                wire.discard_arrived(now);
+                wire.restamp(stamp);
+                self.after_consume(c, w);
+                self.schedule_wire(c, w);
+            }
+            HeadKind::Data => {
+                if !reads {
+                    return false;
+                }
+                self.step += 1;
+                let stamp = self.next_stamp();
+                let wire = &mut self.conns[c.index()].wires[w.index()];
+                let piece = wire.take_piece(now);
+                // The rest of the wire becomes ready now, before the receiver runs: what the
+                // receiver writes in reply comes after it. The receiver still takes what has
+                // arrived, so requeue the rest without re-checking it.
+                wire.restamp(stamp);
+                match wire.head() {
+                    Some(h) if h.ready_at <= now => {
+                        wire.queued = true;
+                        self.ready.push(h.stamp, Task::Wire(c, w));
+                    }
+                    Some(_) => self.schedule_wire(c, w),
+                    None => {}
+                }
+                self.after_consume(c, w);
+                if self.recording() {
+                    self.log.received(self.step, self.now, c, r, piece.len());
+                }
+                self.callback(protos, c, r, Callback::Data(piece));
+            }
+            HeadKind::End(Marker::Fin) => {
+                if !discard && !reads {
+                    return false;
+                }
+                self.step += 1;
+                self.conns[c.index()].wires[w.index()].take_marker();
+                self.arm_notify(c, w);
+                if !discard {
+                    self.deliver_eof(protos, c, r);
+                }
+            }
+            HeadKind::End(Marker::Rst) => {
+                self.step += 1;
+                self.conns[c.index()].wires[w.index()].take_marker();
+                self.arm_notify(c, w);
+                if self.end_state(c, r).lost.is_none() {
+                    // A reset: what the receiver had not yet sent is discarded with it.
+                    let out = &mut self.conns[c.index()].wires[r.index()];
+                    out.clear();
+                    out.closed = true;
+                    self.finish(protos, c, r, Reason::Lost);
+                }
+            }
+        }
+        true
+    }
+
+    /// The peer's EOF reaches `r`: a half-closeable protocol is told and stays open; any other
+    /// is lost with `Done`, its unsent writes dropped and an EOF sent back.
+    pub(super) fn deliver_eof<P: Protos>(&mut self, protos: &mut P, c: ConnId, r: End) {
+        if protos.get(c, r).half_closeable() {
+            self.end_mut(c, r).eof = true;
+            self.record(c, r, Event::ReadClosed);
+            self.callback(protos, c, r, Callback::ReadLost);
+            return;
+        }
+        let stamp = self.next_stamp();
+        let now = self.now;
+        let out = &mut self.conns[c.index()].wires[r.index()];
+        out.drop_data();
+        if !out.closed {
+            out.push_marker(Marker::Fin, stamp, now);
+        }
+        self.schedule_wire(c, r);
+        self.finish(protos, c, r, Reason::Done);
+    }
+}

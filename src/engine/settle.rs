@@ -1,0 +1,241 @@
+//! Applying what a callback asked for: closes, aborts, failures, producers, and the callbacks themselves.
+
+use std::panic::{self, AssertUnwindSafe};
+
+use super::wire::Marker;
+use super::{Callback, Close, Core, Producer, Protos, Requests, WriteHalf, panic_message};
+use crate::config::PanicPolicy;
+use crate::event::{ConnId, End, Event, Reason};
+use crate::protocol::Protocol;
+use crate::transport::{ProducerKind, Transport};
+
+impl Core {
+    /// Apply what end `e` asked for during the callback that just returned.
+    #[inline]
+    pub(super) fn settle<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End) {
+        let end = self.end_state(c, e);
+        let quiet = end.req.is_empty()
+            && end.producer.is_none()
+            && end.lost.is_none()
+            && end.close == Close::Open
+            && end.write_half == WriteHalf::Open;
+        if quiet {
+            // An open end that only wrote (or did nothing): only its outbound wire may need a
+            // turn. Anything else — a close in progress, a producer — takes the full path.
+            return self.schedule_wire(c, e);
+        }
+        self.settle_requests(protos, c, e);
+    }
+
+    pub(super) fn settle_requests<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End) {
+        let high_water = self.cfg.high_water_value();
+        let now = self.now;
+        let end = self.end_mut(c, e);
+        if end.lost.is_some() {
+            end.req = Requests::default();
+            return;
+        }
+        let req = std::mem::take(&mut end.req);
+        if let Some(reason) = req.fail {
+            return self.fail_end(protos, c, e, reason);
+        }
+        if req.abort {
+            return self.abort_end(c, e);
+        }
+        if req.lose {
+            end.close = Close::Lose;
+            if matches!(end.write_half, WriteHalf::FinConsumed | WriteHalf::Closed) {
+                self.arm_notify(c, e);
+            }
+            self.schedule_wire(c, e.peer());
+        }
+        let end = self.end_mut(c, e);
+        if req.lose_write && end.write_half == WriteHalf::Open {
+            end.write_half = WriteHalf::Requested;
+            end.half_close = true;
+        }
+        // A push producer over the high-water mark is paused before the EOF is considered: in
+        // Twisted the pause happens inside the write, so a close asked after it waits.
+        let buffered = self.conn(c).wires[e.index()].buffered;
+        let end = self.end_mut(c, e);
+        let pause = end
+            .producer
+            .as_mut()
+            .filter(|p| p.kind == ProducerKind::Push && !p.paused && buffered > high_water);
+        let pause = pause.map(|p| p.paused = true).is_some();
+        let new_pull = req.new_pull && end.producer.is_some_and(|p| p.kind == ProducerKind::Pull);
+        let wants_fin = end.close == Close::Lose || end.write_half == WriteHalf::Requested;
+        let blocked = end.producer.is_some_and(Producer::blocks_close);
+        if wants_fin && !blocked && !self.conn(c).wires[e.index()].closed {
+            let stamp = self.next_stamp();
+            let conn = &mut self.conns[c.index()];
+            conn.wires[e.index()].push_marker(Marker::Fin, stamp, now);
+            let end = &mut conn.ends[e.index()];
+            if matches!(end.write_half, WriteHalf::Open | WriteHalf::Requested) {
+                end.write_half = WriteHalf::FinQueued;
+            }
+        }
+        if new_pull {
+            self.record(c, e, Event::ProducerResumed);
+            return self.callback(protos, c, e, Callback::Resume);
+        }
+        if pause {
+            self.record(c, e, Event::ProducerPaused);
+            return self.callback(protos, c, e, Callback::Pause);
+        }
+        self.schedule_wire(c, e);
+    }
+
+    pub(super) fn abort_end(&mut self, c: ConnId, e: End) {
+        let stamp = self.next_stamp();
+        let now = self.now;
+        let conn = &mut self.conns[c.index()];
+        let end = &mut conn.ends[e.index()];
+        end.close = Close::Abort;
+        end.notify_stamp = None;
+        end.resume_stamp = None;
+        let wire = &mut conn.wires[e.index()];
+        wire.clear();
+        wire.push_marker(Marker::Rst, stamp, now);
+        self.schedule_wire(c, e);
+        self.schedule_wire(c, e.peer());
+    }
+
+    pub(super) fn fail_end<P: Protos>(
+        &mut self,
+        protos: &mut P,
+        c: ConnId,
+        e: End,
+        reason: Reason,
+    ) {
+        let stamp = self.next_stamp();
+        let now = self.now;
+        let conn = &mut self.conns[c.index()];
+        conn.ends[e.index()].close = Close::Failed;
+        let wire = &mut conn.wires[e.index()];
+        if !wire.closed {
+            wire.push_marker(Marker::Fin, stamp, now);
+        }
+        self.schedule_wire(c, e);
+        self.finish(protos, c, e, reason);
+    }
+
+    /// A connection attempt failed: the connecting end hears `connection_lost(reason)` (it never
+    /// had `connection_made`); there is no accepting end.
+    pub(super) fn fail_attempt<P: Protos>(&mut self, protos: &mut P, c: ConnId, reason: Reason) {
+        self.end_mut(c, End::Server).lost = Some(reason.clone());
+        for w in [End::Client, End::Server] {
+            self.conns[c.index()].wires[w.index()].clear();
+        }
+        self.finish(protos, c, End::Client, reason);
+    }
+
+    /// End `e`'s connection: cancel its timers, stop its producer, call `connection_lost`.
+    #[inline]
+    pub(super) fn finish<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End, reason: Reason) {
+        let end = self.end_mut(c, e);
+        if end.lost.is_some() {
+            return;
+        }
+        end.lost = Some(reason.clone());
+        end.notify_stamp = None;
+        end.resume_stamp = None;
+        end.req = Requests::default();
+        let producer = end.producer.take();
+        for id in std::mem::take(&mut end.timers) {
+            if let Some(t) = self.live_timers.remove(&id) {
+                self.clock.remove(&t.key);
+            }
+        }
+        if producer.is_some() {
+            self.record(c, e, Event::ProducerStopped);
+            self.last_call(protos, c, e, "stop_producing", |p| p.stop_producing());
+        }
+        self.record(c, e, Event::Lost(reason.clone()));
+        self.last_call(protos, c, e, "connection_lost", |p| {
+            p.connection_lost(&reason)
+        });
+        self.schedule_wire(c, e.peer());
+    }
+
+    /// Call a protocol with a transport, then apply what it asked for.
+    #[inline]
+    pub(super) fn callback<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End, cb: Callback) {
+        let name = cb.name();
+        let proto = protos.get(c, e);
+        let mut tx = Transport::new(self, c, e);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| match cb {
+            Callback::Made => proto.connection_made(&mut tx),
+            Callback::Data(data) => proto.data_received(data, &mut tx),
+            Callback::ReadLost => proto.read_connection_lost(&mut tx),
+            Callback::WriteLost => proto.write_connection_lost(&mut tx),
+            Callback::Timer(id) => proto.timer_fired(id, &mut tx),
+            Callback::Pause => proto.pause_producing(&mut tx),
+            Callback::Resume => proto.resume_producing(&mut tx),
+        }));
+        if let Err(payload) = outcome {
+            let msg = panic_message(payload.as_ref());
+            self.on_panic(c, e, name, &msg);
+            self.request_fail(c, e, Reason::Panicked(msg));
+        }
+        self.settle(protos, c, e);
+        self.settle_touched(protos);
+    }
+
+    /// Settle the ends of other connections that the last callback acted on.
+    #[inline]
+    pub(super) fn settle_touched<P: Protos>(&mut self, protos: &mut P) {
+        while let Some((c, e)) = self.touched.pop() {
+            self.settle(protos, c, e);
+        }
+    }
+
+    /// `stop_producing` and `connection_lost`: no transport, nothing to settle after.
+    pub(super) fn last_call<P: Protos>(
+        &mut self,
+        protos: &mut P,
+        c: ConnId,
+        e: End,
+        name: &str,
+        f: impl FnOnce(&mut dyn Protocol),
+    ) {
+        let proto = protos.get(c, e);
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(proto))) {
+            let msg = panic_message(payload.as_ref());
+            self.on_panic(c, e, name, &msg);
+            self.record(
+                c,
+                e,
+                Event::Note(format!("panicked in {name}: {msg}").into()),
+            );
+        }
+    }
+
+    /// Under the default policy a panic continues, with the context attached.
+    pub(super) fn on_panic(&self, c: ConnId, e: End, name: &str, msg: &str) {
+        if self.cfg.panic_policy_value() == PanicPolicy::Propagate {
+            let who = self.who(c, e);
+            let step = self.step;
+            panic!(
+                "{}",
+                self.failure(&format!("{who} panicked in {name} at step {step}: {msg}"))
+            );
+        }
+    }
+
+    /// Let the test act as end `e` (outside any callback), then apply what it asked for. The
+    /// closure gets the face's protocols, to reach the typed protocol of that end.
+    pub(crate) fn act<P: Protos, R>(
+        &mut self,
+        protos: &mut P,
+        c: ConnId,
+        e: End,
+        f: impl FnOnce(&mut P, &mut Transport<'_>) -> R,
+    ) -> R {
+        let out = f(protos, &mut Transport::new(self, c, e));
+        self.settle(protos, c, e);
+        self.settle_touched(protos);
+        self.check_strict();
+        out
+    }
+}
