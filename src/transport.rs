@@ -101,7 +101,8 @@ impl<'a> Transport<'a> {
 
     /// Close only the write half: deliver everything written, then EOF. This end keeps reading
     /// and gets [`write_connection_lost`](crate::Protocol::write_connection_lost) once the peer
-    /// has the EOF; its later writes are dropped (and recorded as misuse).
+    /// has the EOF; its later writes are dropped (and recorded as misuse). A registered producer
+    /// does not hold the EOF back, since its later writes would be dropped too.
     pub fn lose_write_connection(&mut self) {
         self.core.request_lose_write(self.conn, self.end);
     }
@@ -109,7 +110,9 @@ impl<'a> Transport<'a> {
     /// Close the connection because of an error: this end is lost with
     /// [`Reason::Error`](crate::Reason::Error) as soon as the callback returns, and the peer
     /// sees an orderly close after what was already written (real TCP's behaviour when a
-    /// protocol callback raises).
+    /// protocol callback raises). After an `abort_connection` in the same callback, the error
+    /// is still the reason and the peer still gets an EOF, but what the abort discarded stays
+    /// discarded.
     pub fn fail(&mut self, error: impl Into<String>) {
         self.core
             .request_fail(self.conn, self.end, crate::Reason::Error(error.into()));

@@ -289,6 +289,8 @@ pub(crate) struct Core {
     picker: Picker,
     /// Ends of other connections a callback acted on (`Transport::other`), to settle after it.
     pub(crate) touched: Vec<(ConnId, End)>,
+    /// Producer callbacks chained within the current step (see `nest`).
+    nested: u64,
     strict_violation: Option<String>,
 }
 
@@ -308,12 +310,26 @@ impl Core {
             picker: cfg.schedule_value().picker(),
             cfg,
             touched: Vec::new(),
+            nested: 0,
             strict_violation: None,
         }
     }
 
     /// Replace the configuration (before or between runs); the schedule starts over.
+    ///
+    /// # Panics
+    ///
+    /// If recording is switched on or off after the simulation started: the log keeps every
+    /// byte or none, and half a history cannot be read back.
+    #[track_caller]
     pub(crate) fn set_config(&mut self, cfg: Config) {
+        let started = self.step > 0 || !self.log.is_empty();
+        assert!(
+            !started || cfg.is_recording() == self.cfg.is_recording(),
+            "Config::record({}) after the simulation started: choose whether to record before \
+             the first run (the event log keeps every byte or none)",
+            cfg.is_recording()
+        );
         self.picker = cfg.schedule_value().picker();
         let line = (!cfg.schedule_value().is_fifo())
             .then(|| format!("schedule: {}", cfg.schedule_value()));

@@ -32,13 +32,7 @@ impl Core {
         }
         let stamp = self.next_stamp();
         let now = self.now;
-        let wire = &mut self.conn_mut(c).wires[e.index()];
-        if !wire.has_data() {
-            // The head changes (from a queued FIN, or nothing) to this write; any entry the
-            // scheduler holds for the old head is stale.
-            wire.queued = false;
-        }
-        wire.push(data, stamp, now);
+        self.conn_mut(c).wires[e.index()].push(data, stamp, now);
     }
 
     pub(crate) fn request_lose(&mut self, c: ConnId, e: End) {
@@ -95,6 +89,9 @@ impl Core {
 
     pub(crate) fn register_producer(&mut self, c: ConnId, e: End, kind: ProducerKind) {
         let end = self.end_mut(c, e);
+        if end.lost.is_some() {
+            return self.record(c, e, Event::Misuse(Misuse::ProducerAfterLost));
+        }
         if end.producer.is_some() {
             return self.record(c, e, Event::Misuse(Misuse::ProducerAlreadyRegistered));
         }

@@ -40,7 +40,8 @@ impl Core {
             }
             return;
         }
-        let reset = head.kind == HeadKind::End(Marker::Rst);
+        // A reset reaches even a paused reader, but never one not yet made.
+        let reset = head.kind == HeadKind::End(Marker::Rst) && rx.made;
         if takes_anything || reads || reset {
             wire.queued = true;
             self.ready.push(head.stamp, Task::Wire(c, writer));
@@ -78,8 +79,31 @@ impl Core {
         any
     }
 
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.clock.first_key_value().map(|((t, _), _)| *t)
+    /// The earliest clock entry that still stands for something. Entries that no longer do —
+    /// a connect attempt's timeout after it resolved, an arrival for bytes a close or reset
+    /// discarded — are dropped here, so they never move time.
+    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+        loop {
+            let (&(at, seq), entry) = self.clock.first_key_value()?;
+            let (conn, end) = (entry.conn, entry.end);
+            let stale = match entry.kind {
+                TimerKind::Protocol(_) => false,
+                TimerKind::Connect | TimerKind::ConnectTimeout => !self.conn(conn).connecting,
+                TimerKind::Arrival => {
+                    let head = self.conn(conn).wires[end.index()].head();
+                    head.is_none_or(|h| h.ready_at != at)
+                }
+            };
+            if !stale {
+                return Some(at);
+            }
+            let removed = self.clock.remove(&(at, seq));
+            if removed.is_some_and(|e| matches!(e.kind, TimerKind::Arrival)) {
+                // Whatever is on the wire now gets an entry of its own, at its own time.
+                self.conn_mut(conn).wires[end.index()].arrival_pending = false;
+                self.schedule_wire(conn, end);
+            }
+        }
     }
 
     #[inline]
@@ -123,6 +147,7 @@ impl Core {
             return self.step_scheduled(protos);
         }
         while let Some((stamp, task)) = self.ready.pop() {
+            self.nested = 0;
             if self.exec(protos, stamp, task) {
                 self.check_strict();
                 return true;
@@ -151,6 +176,7 @@ impl Core {
             0
         };
         let (stamp, task) = ready.remove(k);
+        self.nested = 0;
         for (s, t) in ready {
             self.ready.push(s, t);
         }
@@ -175,7 +201,8 @@ impl Core {
                 };
                 let rx = &conn.ends[w.peer().index()];
                 let discard = rx.lost.is_some() || rx.close != Close::Open;
-                discard || head.kind == HeadKind::End(Marker::Rst) || (rx.made && !rx.paused)
+                let reset = head.kind == HeadKind::End(Marker::Rst);
+                discard || (rx.made && (reset || !rx.paused))
             }
             Task::Notify(c, e) => {
                 let end = self.end_state(c, e);
@@ -183,7 +210,10 @@ impl Core {
             }
             Task::Resume(c, e) => {
                 let end = self.end_state(c, e);
-                end.resume_stamp == Some(stamp) && end.lost.is_none() && end.producer.is_some()
+                end.resume_stamp == Some(stamp)
+                    && end.lost.is_none()
+                    && end.producer.is_some()
+                    && self.conn(c).wires[e.index()].buffered == 0
             }
             Task::Timer(id) => self.live_timers.contains_key(&id),
             Task::Connect(c) | Task::ConnectTimeout(c) => self.conn(c).connecting,
@@ -192,6 +222,13 @@ impl Core {
 
     /// Drop a task that is no longer valid, with the bookkeeping `exec` would have done.
     pub(super) fn retire(&mut self, stamp: u64, task: Task) {
+        if let Task::Resume(c, e) = task {
+            // Re-armed by the next drain.
+            let end = self.end_mut(c, e);
+            if end.resume_stamp == Some(stamp) {
+                end.resume_stamp = None;
+            }
+        }
         if let Task::Wire(c, w) = task {
             let wire = &mut self.conns[c.index()].wires[w.index()];
             if wire.queued && wire.head().is_some_and(|h| h.stamp == stamp) {
@@ -277,6 +314,12 @@ impl Core {
                     return false;
                 }
                 end.resume_stamp = None;
+                // A resume is due only while the buffer is still drained; if the protocol
+                // wrote meanwhile, the next drain re-arms it.
+                if self.conns[c.index()].wires[e.index()].buffered != 0 {
+                    return false;
+                }
+                let end = self.end_mut(c, e);
                 let Some(p) = end.producer.as_mut() else {
                     return false;
                 };
@@ -392,10 +435,15 @@ impl Core {
                 }
             }
             HeadKind::End(Marker::Rst) => {
+                if !discard && !rx.made {
+                    return false;
+                }
                 self.step += 1;
                 self.conns[c.index()].wires[w.index()].take_marker();
                 self.arm_notify(c, w);
-                if self.end_state(c, r).lost.is_none() {
+                let rx = self.end_state(c, r);
+                // An end that aborted itself ends with its own `Aborted`, not the peer's reset.
+                if rx.lost.is_none() && rx.close != Close::Abort {
                     // A reset: what the receiver had not yet sent is discarded with it.
                     let out = &mut self.conns[c.index()].wires[r.index()];
                     out.clear();

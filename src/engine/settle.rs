@@ -10,6 +10,16 @@ use crate::protocol::Protocol;
 use crate::transport::{ProducerKind, Transport};
 
 impl Core {
+    /// Count a producer callback made straight after another callback in the same step; a
+    /// protocol that keeps re-registering its producer inside them would otherwise recurse
+    /// without bound.
+    fn nest(&mut self) {
+        self.nested += 1;
+        if self.nested > self.cfg.step_limit_value() {
+            self.step_limit_hit("one step's chain of producer callbacks");
+        }
+    }
+
     /// Apply what end `e` asked for during the callback that just returned.
     #[inline]
     pub(super) fn settle<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End) {
@@ -37,6 +47,11 @@ impl Core {
         }
         let req = std::mem::take(&mut end.req);
         if let Some(reason) = req.fail {
+            if req.abort {
+                // The failure is the reason, but the abort asked before it still discards
+                // what was not yet sent.
+                self.conns[c.index()].wires[e.index()].drop_data();
+            }
             return self.fail_end(protos, c, e, reason);
         }
         if req.abort {
@@ -65,7 +80,9 @@ impl Core {
         let pause = pause.map(|p| p.paused = true).is_some();
         let new_pull = req.new_pull && end.producer.is_some_and(|p| p.kind == ProducerKind::Pull);
         let wants_fin = end.close == Close::Lose || end.write_half == WriteHalf::Requested;
-        let blocked = end.producer.is_some_and(Producer::blocks_close);
+        // Only a full close waits for a producer: after a half-close its writes are refused,
+        // so holding the EOF back for it would only hold the peer up.
+        let blocked = end.close == Close::Lose && end.producer.is_some_and(Producer::blocks_close);
         if wants_fin && !blocked && !self.conn(c).wires[e.index()].closed {
             let stamp = self.next_stamp();
             let conn = &mut self.conns[c.index()];
@@ -77,10 +94,12 @@ impl Core {
         }
         if new_pull {
             self.record(c, e, Event::ProducerResumed);
+            self.nest();
             return self.callback(protos, c, e, Callback::Resume);
         }
         if pause {
             self.record(c, e, Event::ProducerPaused);
+            self.nest();
             return self.callback(protos, c, e, Callback::Pause);
         }
         self.schedule_wire(c, e);
@@ -185,7 +204,10 @@ impl Core {
     /// Settle the ends of other connections that the last callback acted on.
     #[inline]
     pub(super) fn settle_touched<P: Protos>(&mut self, protos: &mut P) {
-        while let Some((c, e)) = self.touched.pop() {
+        // In the order the callback acted on them, each once.
+        while !self.touched.is_empty() {
+            let (c, e) = self.touched.remove(0);
+            self.touched.retain(|&t| t != (c, e));
             self.settle(protos, c, e);
         }
     }
@@ -232,6 +254,7 @@ impl Core {
         e: End,
         f: impl FnOnce(&mut P, &mut Transport<'_>) -> R,
     ) -> R {
+        self.nested = 0;
         let out = f(protos, &mut Transport::new(self, c, e));
         self.settle(protos, c, e);
         self.settle_touched(protos);

@@ -118,7 +118,10 @@ impl Wire {
         // Writes may follow a queued FIN (they go before it), never a reset.
         debug_assert!(!data.is_empty() && !matches!(self.marker, Some((Marker::Rst, _))));
         if self.segs.is_empty() {
+            // The head changes (from a queued FIN, or nothing) to this write: any entry the
+            // scheduler holds for the old head is stale.
             self.head_stamp = stamp;
+            self.queued = false;
         }
         let ready_at = self.arrival(now);
         self.written += data.len() as u64;
@@ -129,6 +132,7 @@ impl Wire {
     pub(crate) fn push_marker(&mut self, marker: Marker, stamp: u64, now: Instant) {
         if self.segs.is_empty() {
             self.head_stamp = stamp;
+            self.queued = false;
         }
         let ready_at = self.arrival(now);
         self.marker = Some((marker, ready_at));
@@ -152,16 +156,13 @@ impl Wire {
         dropped
     }
 
-    /// Whether unreceived bytes are queued (a FIN or RST alone does not count).
-    pub(crate) fn has_data(&self) -> bool {
-        !self.segs.is_empty()
-    }
-
     /// Drop the unreceived bytes but keep a queued FIN or RST (an end lost on its peer's EOF).
     pub(crate) fn drop_data(&mut self) {
-        let marker = self.marker.take();
+        let (marker, queued) = (self.marker.take(), self.queued);
         self.clear();
+        // A scheduler entry for the old head now stands for the marker (same stamp).
         self.marker = marker;
+        self.queued = queued && marker.is_some();
     }
 
     pub(crate) fn head(&self) -> Option<Head> {

@@ -166,6 +166,9 @@ pub enum Misuse {
     /// `call_later` on an end whose connection was already lost (from the test). The timer
     /// was not scheduled: nothing runs after `connection_lost`.
     TimerAfterLost(TimerId),
+    /// `register_producer` on an end whose connection was already lost (from the test). Not
+    /// registered: nothing runs after `connection_lost`.
+    ProducerAfterLost,
 }
 
 impl fmt::Display for Misuse {
@@ -190,6 +193,9 @@ impl fmt::Display for Misuse {
             }
             Self::NoProducerRegistered => f.write_str("unregister_producer with no producer"),
             Self::CancelInactiveTimer(t) => write!(f, "cancel({t}) of a timer no longer pending"),
+            Self::ProducerAfterLost => {
+                f.write_str("register_producer after the connection was lost (not registered)")
+            }
             Self::TimerAfterLost(t) => {
                 write!(
                     f,

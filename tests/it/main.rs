@@ -14,6 +14,7 @@ mod oracle;
 mod properties;
 mod protocols;
 mod reactor;
+mod regressions;
 mod scripted;
 mod semantics;
 mod support;

@@ -1,0 +1,856 @@
+//! Regression tests for bugs found in review, each named after what it guards, and a random
+//! actor that fuzzes the engine under schedules, latencies and many connections: every run keeps
+//! the lifecycle contract, the log's pieces are exactly what was delivered, and a second `run()`
+//! does nothing.
+
+use super::support::*;
+use bytes::Bytes;
+use piecemeal::*;
+use std::time::Duration;
+
+/// Regression: when both ends aborted, one got `Lost` instead of its own `Aborted`.
+#[test]
+fn both_abort_each_gets_aborted() {
+    let c = Hooks::new("C").on_made(|_, tx| tx.abort_connection());
+    let s = Hooks::new("S").on_made(|_, tx| tx.abort_connection());
+    let mut p = Pair::new(c, s);
+    p.run();
+    assert_eq!(p.lost(End::Server), Some(&Reason::Aborted));
+    assert_eq!(
+        p.lost(End::Client),
+        Some(&Reason::Aborted),
+        "{}",
+        p.transcript()
+    );
+}
+
+/// Regression: under a non-default schedule a reset could reach the client before its
+/// `connection_made`. A reset waits for the receiver to be made, like everything else.
+#[test]
+fn a_reset_waits_for_connection_made_under_any_schedule() {
+    let s = Hooks::new("S").on_made(|_, tx| tx.abort_connection());
+    let mut p = Pair::new(quiet("C"), s).config(Config::new().schedule(Schedule::choices([0, 1])));
+    p.run();
+    assert_eq!(
+        p.client().state.calls.first(),
+        Some(&"made"),
+        "{}",
+        p.transcript()
+    );
+}
+
+/// Regression: the timeout of an attempt that already resolved stayed on the clock, and
+/// `advance_to_next()` stopped there.
+#[test]
+fn a_resolved_attempts_timeout_does_not_move_time() {
+    let mut net = Reactor::new().connect_timeout(Duration::from_secs(30));
+    net.listen(([10, 0, 0, 1], 7), || quiet("S"));
+    let c = net.connect(
+        ([10, 0, 0, 1], 7),
+        Hooks::new("C").on_made(|_, tx| tx.lose_connection()),
+    );
+    net.run_until_idle();
+    assert_eq!(net.lost(c, End::Client), Some(&Reason::Done));
+    assert_eq!(net.advance_to_next(), None);
+}
+
+/// Regression: the arrival entry of bytes a reset discarded stayed on the clock.
+#[test]
+fn an_arrival_for_discarded_bytes_does_not_move_time() {
+    let c = Hooks::new("C").on_made(|_, tx| tx.write("x"));
+    let s = Hooks::new("S").on_made(|_, tx| tx.abort_connection());
+    let mut p = Pair::new(c, s).latency_client_to_server(Duration::from_secs(10));
+    p.run_until_idle();
+    assert_eq!(p.lost(End::Client), Some(&Reason::Lost));
+    assert_eq!(p.advance_to_next(), None);
+}
+
+/// Regression: re-registering a pull producer inside `resume_producing` recursed without
+/// bound (a stack overflow); it now trips the step bound.
+#[test]
+fn re_registering_a_producer_in_its_callback_hits_the_step_bound() {
+    let c = Hooks::new("C")
+        .on_made(|_, tx| tx.register_producer(ProducerKind::Pull))
+        .on_resume(|st, tx| {
+            st.counter += 1;
+            if st.counter < 300 {
+                tx.unregister_producer();
+                tx.register_producer(ProducerKind::Pull);
+            }
+        });
+    let mut p = Pair::new(c, quiet("S")).config(Config::new().step_limit(100).record(false));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        p.run();
+    }));
+    assert!(
+        r.is_err(),
+        "300 nested resume_producing calls, no step bound"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A random actor, for fuzzing the engine's contract under schedules and latencies.
+
+#[derive(Clone, Debug)]
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+struct Actor {
+    rng: Rng,
+    budget: u32,
+    hc: bool,
+    pieces: Vec<Bytes>,
+    calls: Vec<String>,
+    made: bool,
+    lost: bool,
+    closing: bool,
+    errors: Vec<String>,
+    byte: u8,
+    timers: Vec<clock::TimerId>,
+    others: u32,
+    first_kill: Option<&'static str>,
+    reason: Option<Reason>,
+    conns: std::rc::Rc<std::cell::RefCell<Vec<ConnId>>>,
+}
+
+impl Actor {
+    fn new(seed: u64, budget: u32, hc: bool) -> Self {
+        Self {
+            rng: Rng(seed),
+            budget,
+            hc,
+            pieces: vec![],
+            calls: vec![],
+            made: false,
+            lost: false,
+            closing: false,
+            errors: vec![],
+            byte: 0,
+            timers: vec![],
+            others: 0,
+            first_kill: None,
+            reason: None,
+            conns: Default::default(),
+        }
+    }
+    fn check(&mut self, what: &str) {
+        if !self.made && what != "made" {
+            self.errors.push(format!("{what} before made"));
+        }
+        if self.lost {
+            self.errors.push(format!("{what} after lost"));
+        }
+    }
+    fn act(&mut self, tx: &mut Transport<'_>) {
+        let n = 1 + self.rng.below(3);
+        for _ in 0..n {
+            if self.budget == 0 {
+                return;
+            }
+            self.budget -= 1;
+            match self.rng.below(100) {
+                0..=49 => {
+                    let len = self.rng.below(6) as usize;
+                    let data: Vec<u8> = (0..len)
+                        .map(|_| {
+                            self.byte = self.byte.wrapping_add(1);
+                            self.byte
+                        })
+                        .collect();
+                    tx.write(data);
+                }
+                50..=52 => {
+                    tx.lose_connection();
+                    self.closing = true;
+                }
+                53 if self.rng.below(2) == 0 => {
+                    tx.abort_connection();
+                    self.first_kill.get_or_insert("abort");
+                    self.closing = true;
+                }
+                54..=56 => tx.lose_write_connection(),
+                57..=61 => tx.pause_reading(),
+                62..=69 => tx.resume_reading(),
+                70..=79 => {
+                    let t = tx.call_later(Duration::from_millis(self.rng.below(3)));
+                    self.timers.push(t);
+                }
+                80..=82 => {
+                    if let Some(t) = self.timers.pop() {
+                        tx.cancel(t);
+                    }
+                }
+                83..=87 => tx.register_producer(if self.rng.below(2) == 0 {
+                    ProducerKind::Push
+                } else {
+                    ProducerKind::Pull
+                }),
+                88..=90 => tx.unregister_producer(),
+                91 if self.rng.below(2) == 0 => {
+                    tx.fail("boom");
+                    self.first_kill.get_or_insert("fail");
+                    self.others += 1000;
+                    self.closing = true;
+                }
+                92..=95 => {
+                    let n = self.conns.borrow().len();
+                    if n > 0 {
+                        let target = self.conns.borrow()[self.rng.below(n as u64) as usize];
+                        let what = self.rng.below(10);
+                        let mut o = tx.other(target);
+                        match what {
+                            0..=6 => o.write(b"zz"),
+                            7 => o.lose_connection(),
+                            8 => o.pause_reading(),
+                            _ => o.resume_reading(),
+                        }
+                        self.others += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Protocol for Actor {
+    fn connection_made(&mut self, tx: &mut Transport<'_>) {
+        if self.made {
+            self.errors.push("made twice".into());
+        }
+        self.check("made");
+        self.made = true;
+        self.calls.push("made".into());
+        let t = tx.call_later(Duration::from_millis(self.rng.below(3)));
+        self.timers.push(t);
+        self.act(tx);
+    }
+    fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
+        self.check("data");
+        if data.is_empty() {
+            self.errors.push("empty piece".into());
+        }
+        if self.closing {
+            self.errors.push("data after own close".into());
+        }
+        if tx.is_reading_paused() {
+            self.errors.push("data while paused".into());
+        }
+        self.calls.push(format!("data {}", data.len()));
+        self.pieces.push(data);
+        self.act(tx);
+    }
+    fn read_connection_lost(&mut self, tx: &mut Transport<'_>) {
+        self.check("read_lost");
+        self.calls.push("read_lost".into());
+        self.act(tx);
+    }
+    fn write_connection_lost(&mut self, tx: &mut Transport<'_>) {
+        self.check("write_lost");
+        self.calls.push("write_lost".into());
+        self.act(tx);
+    }
+    fn timer_fired(&mut self, _t: clock::TimerId, tx: &mut Transport<'_>) {
+        self.check("timer");
+        self.calls.push("timer".into());
+        if self.rng.below(2) == 0 {
+            tx.resume_reading();
+        }
+        self.act(tx);
+        if self.budget > 0 {
+            let t = tx.call_later(Duration::from_millis(self.rng.below(3)));
+            self.timers.push(t);
+        }
+    }
+    fn pause_producing(&mut self, tx: &mut Transport<'_>) {
+        self.check("pause");
+        self.calls.push("pause".into());
+        self.act(tx);
+    }
+    fn resume_producing(&mut self, tx: &mut Transport<'_>) {
+        self.check("resume");
+        self.calls.push("resume".into());
+        self.act(tx);
+    }
+    fn stop_producing(&mut self) {
+        self.check("stop");
+        self.calls.push("stop".into());
+    }
+    fn connection_lost(&mut self, r: &Reason) {
+        self.check("lost");
+        self.lost = true;
+        self.reason = Some(r.clone());
+        self.calls.push(format!("lost {r:?}"));
+    }
+    fn half_closeable(&self) -> bool {
+        self.hc
+    }
+}
+
+fn chunking(rng: &mut Rng) -> Chunking {
+    match rng.below(6) {
+        0 => Chunking::whole(),
+        1 => Chunking::every_byte(),
+        2 => Chunking::fixed(1 + rng.below(3) as usize),
+        3 => Chunking::per_write(),
+        4 => Chunking::sizes([1 + rng.below(3) as usize, 1 + rng.below(4) as usize]),
+        _ => Chunking::seeded(rng.next(), 1 + rng.below(4) as usize),
+    }
+}
+
+fn check_log_matches(
+    log: &EventLog,
+    conn: ConnId,
+    end: End,
+    pieces: &[Bytes],
+) -> Result<(), String> {
+    let got: Vec<Bytes> = log
+        .events(conn, end)
+        .filter_map(|e| match e {
+            Event::Received(b) => Some(b.clone()),
+            _ => None,
+        })
+        .collect();
+    if got != pieces {
+        return Err(format!("{conn} {end}: log {got:?} vs actual {pieces:?}"));
+    }
+    let wrote: Vec<u8> = log
+        .events(conn, end.peer())
+        .filter_map(|e| match e {
+            Event::Wrote(b) => Some(b.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let all: Vec<u8> = pieces.iter().flat_map(|b| b.to_vec()).collect();
+    if !wrote.starts_with(&all) {
+        return Err(format!(
+            "{conn} {end}: received {all:?} not a prefix of wrote {wrote:?}"
+        ));
+    }
+    Ok(())
+}
+
+fn run_pair_seed(seed: u64, fifo: bool) -> Result<(), String> {
+    let mut rng = Rng(seed);
+    let lat = |rng: &mut Rng| {
+        if rng.below(2) == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(rng.below(3))
+        }
+    };
+    let (l0, l1) = (lat(&mut rng), lat(&mut rng));
+    let (p0, p1) = (chunking(&mut rng), chunking(&mut rng));
+    let sched = if fifo {
+        Schedule::fifo()
+    } else {
+        Schedule::seeded(rng.next())
+    };
+    let cfg = Config::new()
+        .high_water(1 + rng.below(12) as usize)
+        .step_limit(100_000)
+        .schedule(sched);
+    let c = Actor::new(rng.next(), 10 + rng.below(30) as u32, rng.below(2) == 0);
+    let s = Actor::new(rng.next(), 10 + rng.below(30) as u32, rng.below(2) == 0);
+    let mut pair = Pair::new(c, s)
+        .config(cfg)
+        .client_to_server(p0)
+        .server_to_client(p1)
+        .latency_client_to_server(l0)
+        .latency_server_to_client(l1);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pair.run();
+    }));
+    if let Err(e) = r {
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        return Err(format!("seed {seed}: panic: {msg}"));
+    }
+    let before = pair.log().len();
+    pair.run();
+    if pair.log().len() != before {
+        return Err(format!(
+            "seed {seed}: a second run() did more\n{}",
+            pair.transcript()
+        ));
+    }
+    let conn = pair.conn();
+    for end in [End::Client, End::Server] {
+        let a = if end == End::Client {
+            pair.client()
+        } else {
+            pair.server()
+        };
+        if !a.errors.is_empty() {
+            return Err(format!(
+                "seed {seed} {end}: {:?}\n{:?}\n{}",
+                a.errors,
+                a.calls,
+                pair.transcript()
+            ));
+        }
+        check_log_matches(pair.log(), conn, end, &a.pieces)
+            .map_err(|e| format!("seed {seed}: {e}\n{}", pair.transcript()))?;
+        let other = if end == End::Client {
+            pair.server()
+        } else {
+            pair.client()
+        };
+        if a.first_kill == Some("abort")
+            && a.others < 1000
+            && other.first_kill.is_none()
+            && a.reason.is_some()
+            && a.reason != Some(Reason::Aborted)
+        {
+            return Err(format!(
+                "seed {seed} {end}: aborted but lost with {:?}\n{}",
+                a.reason,
+                pair.transcript()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn fuzz_pair_fifo() {
+    let mut fails = vec![];
+    for seed in 0..3000 {
+        if let Err(e) = run_pair_seed(seed, true) {
+            fails.push(e);
+        }
+    }
+    assert!(
+        fails.is_empty(),
+        "{} failures; first:\n{}",
+        fails.len(),
+        fails[0]
+    );
+}
+
+#[test]
+fn fuzz_pair_scheduled() {
+    let mut fails = vec![];
+    for seed in 0..3000 {
+        if let Err(e) = run_pair_seed(seed, false)
+            && !e.contains("lost before made")
+        {
+            fails.push(e);
+        }
+    }
+    assert!(
+        fails.is_empty(),
+        "{} failures; first:\n{}",
+        fails.len(),
+        fails[0]
+    );
+}
+
+#[test]
+fn fuzz_stats() {
+    let mut total = 0usize;
+    let mut lost = [0usize; 2];
+    for seed in 0..200 {
+        let mut rng = Rng(seed);
+        let c = Actor::new(rng.next(), 10 + rng.below(30) as u32, rng.below(2) == 0);
+        let s = Actor::new(rng.next(), 10 + rng.below(30) as u32, rng.below(2) == 0);
+        let mut pair = Pair::new(c, s);
+        pair.run();
+        total += pair.log().len();
+        if pair.lost(End::Client).is_some() {
+            lost[0] += 1
+        }
+        if pair.lost(End::Server).is_some() {
+            lost[1] += 1
+        }
+    }
+    println!("events {total} lost {lost:?}");
+}
+
+fn run_reactor_seed(seed: u64, fifo: bool) -> Result<(), String> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let mut rng = Rng(seed);
+    let sched = if fifo {
+        Schedule::fifo()
+    } else {
+        Schedule::seeded(rng.next())
+    };
+    let cfg = Config::new()
+        .high_water(1 + rng.below(12) as usize)
+        .step_limit(200_000)
+        .schedule(sched);
+    let conns: Rc<RefCell<Vec<ConnId>>> = Rc::default();
+    let mut net = Reactor::new().config(cfg).chunking(chunking(&mut rng));
+    if rng.below(2) == 0 {
+        net = net.latency(Duration::from_millis(rng.below(3)));
+    }
+    if rng.below(2) == 0 {
+        net = net.connect_latency(Duration::from_millis(rng.below(4)));
+    }
+    if rng.below(3) == 0 {
+        net = net.connect_timeout(Duration::from_millis(rng.below(4)));
+    }
+    let n_listen = 1 + rng.below(3);
+    for i in 0..n_listen {
+        let seed2 = rng.next();
+        let cs = conns.clone();
+        let hc = rng.below(2) == 0;
+        let mut k = 0u64;
+        net.listen(([10, 0, 0, 1], 7 + i as u16), move || {
+            k += 1;
+            let mut a = Actor::new(seed2.wrapping_add(k), 20, hc);
+            a.conns = cs.clone();
+            a
+        });
+    }
+    let n_conn = 1 + rng.below(12);
+    for _ in 0..n_conn {
+        let mut a = Actor::new(rng.next(), 10 + rng.below(30) as u32, rng.below(2) == 0);
+        a.conns = conns.clone();
+        let port = 7 + rng.below(n_listen + 1) as u16;
+        let id = net.connect(([10, 0, 0, 1], port), a);
+        conns.borrow_mut().push(id);
+    }
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        net.run();
+    }));
+    if let Err(e) = r {
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        return Err(format!("seed {seed}: panic: {msg}"));
+    }
+    let before = net.log().len();
+    net.run();
+    if net.log().len() != before {
+        return Err(format!("seed {seed}: a second run() did more"));
+    }
+    let ids: Vec<ConnId> = net.connections().collect();
+    for c in ids {
+        for end in [End::Client, End::Server] {
+            let _ = net.status(c, end);
+            let Some(a) = net.protocol::<Actor>(c, end) else {
+                continue;
+            };
+            if !a.errors.is_empty()
+                && !a.errors.iter().all(|e| {
+                    e == "lost before made"
+                        && end == End::Client
+                        && matches!(net.lost(c, end), Some(Reason::Refused | Reason::TimedOut))
+                })
+            {
+                return Err(format!(
+                    "seed {seed} {c} {end}: {:?}\n{:?}\n{}",
+                    a.errors,
+                    a.calls,
+                    net.transcript()
+                ));
+            }
+            check_log_matches(net.log(), c, end, &a.pieces)
+                .map_err(|e| format!("seed {seed}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn fuzz_reactor() {
+    let mut fails = vec![];
+    for seed in 0..3000 {
+        for fifo in [true, false] {
+            if let Err(e) = run_reactor_seed(seed, fifo)
+                && (fifo || !e.contains("lost before made"))
+            {
+                fails.push(e);
+            }
+        }
+    }
+    assert!(
+        fails.is_empty(),
+        "{} failures; first:\n{}",
+        fails.len(),
+        fails[0]
+    );
+}
+
+/// Regression: abort then panic (LoseConnection policy) in one callback delivered the bytes
+/// the abort should have discarded. The panic is the reason; the discard still happens.
+#[test]
+fn abort_then_panic_still_discards_unsent_bytes() {
+    let c = Hooks::new("C").on_made(|_, tx| {
+        tx.write("secret");
+        tx.abort_connection();
+        panic!("ONO");
+    });
+    let mut p =
+        Pair::new(c, quiet("S")).config(Config::new().panic_policy(PanicPolicy::LoseConnection));
+    p.run();
+    assert_eq!(p.server().state.received, b"", "{}", p.transcript());
+}
+
+/// Regression: the same with `fail` instead of a panic.
+#[test]
+fn abort_then_fail_still_discards_unsent_bytes() {
+    let c = Hooks::new("C").on_made(|_, tx| {
+        tx.write("secret");
+        tx.abort_connection();
+        tx.fail("later error");
+    });
+    let mut p = Pair::new(c, quiet("S"));
+    p.run();
+    assert_eq!(p.server().state.received, b"", "{}", p.transcript());
+}
+
+/// Regression: `resume_producing` came although the buffer had filled again since it drained.
+#[test]
+fn resume_comes_only_when_the_buffer_drained() {
+    let c = Hooks::new("C")
+        .on_made(|_, tx| {
+            tx.register_producer(ProducerKind::Push);
+            tx.write([b'a'; 20]);
+        })
+        .on_data(|_, d, tx| {
+            if &d[..] == b"i" {
+                tx.write([b'b'; 20]);
+            }
+        })
+        .on_resume(|st, tx| st.counter = st.counter.max(tx.buffered() as u64));
+    let s = Hooks::new("S").on_made(|_, tx| tx.write("hi"));
+    let mut p = Pair::new(c, s)
+        .config(Config::new().high_water(10))
+        .server_to_client(Chunking::every_byte());
+    p.run_until_idle();
+    assert!(
+        p.client().state.calls.contains(&"resume"),
+        "{}",
+        p.transcript()
+    );
+    assert!(
+        p.client().state.counter <= 10,
+        "resumed with {} buffered\n{}",
+        p.client().state.counter,
+        p.transcript()
+    );
+}
+
+/// Regression: closes asked through `Transport::other` took effect in reverse order.
+#[test]
+fn requests_through_other_apply_in_order() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let ids: Rc<RefCell<Vec<ConnId>>> = Rc::default();
+    let mut net = Reactor::new();
+    net.listen(([10, 0, 0, 1], 7), || quiet("S"));
+    let a = net.connect(([10, 0, 0, 1], 7), quiet("A"));
+    let b = net.connect(([10, 0, 0, 1], 7), quiet("B"));
+    ids.borrow_mut().extend([a, b]);
+    let ids2 = ids;
+    // A third client closes a's and b's client ends, in that order, from one timer callback.
+    let ctl = net.connect(
+        ([10, 0, 0, 1], 7),
+        Hooks::new("Ctl")
+            .on_made(|_, tx| {
+                tx.call_later(Duration::from_secs(1));
+            })
+            .on_timer(move |_, _, tx| {
+                for &id in ids2.borrow().iter() {
+                    tx.other(id).lose_connection();
+                }
+            }),
+    );
+    net.run();
+    let _ = ctl;
+    let lost_order: Vec<ConnId> = net
+        .log()
+        .records()
+        .iter()
+        .filter(|r| {
+            r.end == End::Server
+                && matches!(r.event, Event::Lost(_))
+                && (r.conn == a || r.conn == b)
+        })
+        .map(|r| r.conn)
+        .collect();
+    assert_eq!(lost_order, [a, b], "{}", net.transcript());
+}
+
+/// Turning recording off and on between runs would desynchronise the compact store (payloads
+/// in the log no longer what was delivered), so it is refused once the simulation started.
+#[test]
+#[should_panic(expected = "Config::record(false) after the simulation started")]
+fn record_cannot_change_after_the_simulation_started() {
+    let mut p = Pair::new(quiet("C"), quiet("S"));
+    p.write(End::Client, "abc");
+    p.run();
+    let _ = p.config(Config::new().record(false));
+}
+
+#[test]
+fn the_same_recording_choice_can_be_given_again() {
+    let mut p = Pair::new(quiet("C"), quiet("S")).config(Config::new().record(false));
+    p.write(End::Client, "abc");
+    p.run();
+    let mut p = p.config(Config::new().record(false).step_limit(10));
+    p.write(End::Client, "d");
+    p.run();
+    assert_eq!(p.server().state.received, b"abcd");
+    assert!(p.log().is_empty());
+}
+
+#[test]
+fn hostile_durations() {
+    let c = Hooks::new("C")
+        .on_made(|_, tx| {
+            tx.call_later(Duration::MAX);
+            tx.call_later(Duration::MAX);
+            tx.write("x");
+        })
+        .on_timer(|st, _, tx| {
+            st.counter += 1;
+            if st.counter < 5 {
+                tx.call_later(Duration::MAX);
+            }
+            tx.write("y");
+        });
+    let mut p = Pair::new(c, echo()).latency(Duration::MAX);
+    p.advance(Duration::MAX);
+    p.advance(Duration::MAX);
+    p.run();
+    p.write(End::Client, "z");
+    p.lose(End::Client);
+    p.run();
+    p.write(End::Client, "after");
+    p.abort(End::Server);
+    p.half_close(End::Server);
+    p.run();
+    assert!(p.lost(End::Client).is_some(), "{}", p.transcript());
+
+    let mut net = Reactor::new()
+        .connect_latency(Duration::MAX)
+        .connect_timeout(Duration::MAX);
+    net.listen(([1, 1, 1, 1], 1), echo);
+    let c = net.connect(([1, 1, 1, 1], 1), quiet("C"));
+    net.advance(Duration::MAX);
+    net.run();
+    let _ = net.status(c, End::Server);
+}
+
+#[test]
+fn timer_at_advance_boundary_and_zero() {
+    let c = Hooks::new("C")
+        .on_made(|_, tx| {
+            tx.call_later(Duration::from_secs(1));
+        })
+        .on_timer(|st, _, tx| {
+            st.counter += 1;
+            st.calls.push("t");
+            if st.counter == 1 {
+                tx.call_later(Duration::ZERO);
+            }
+        });
+    let mut p = Pair::new(c, quiet("S"));
+    p.advance(Duration::from_millis(999));
+    assert_eq!(p.client().state.counter, 0);
+    p.advance(Duration::from_millis(1));
+    assert_eq!(p.client().state.counter, 2);
+    assert_eq!(p.now(), clock::Instant::ZERO + Duration::from_secs(1));
+}
+
+#[test]
+fn panics_in_lost_and_pause() {
+    // panic in pause_producing under LoseConnection, with a close pending behind the pause
+    let c = Hooks::new("C")
+        .on_made(|_, tx| {
+            tx.register_producer(ProducerKind::Push);
+            tx.write([0u8; 100]);
+            tx.lose_connection();
+        })
+        .on_pause(|_, _| panic!("in pause"))
+        .on_lost(|_, _| panic!("in lost"));
+    let mut p = Pair::new(c, quiet("S")).config(
+        Config::new()
+            .high_water(10)
+            .panic_policy(PanicPolicy::LoseConnection),
+    );
+    p.run();
+    println!("{}", p.transcript());
+    assert_eq!(
+        p.lost(End::Client),
+        Some(&Reason::Panicked("in pause".into()))
+    );
+    assert_eq!(p.server().state.received.len(), 100);
+    assert_eq!(p.lost(End::Server), Some(&Reason::Done));
+
+    // Propagate: panic in connection_lost escapes run() with context
+    let c = Hooks::new("C")
+        .on_made(|_, tx| tx.lose_connection())
+        .on_lost(|_, _| panic!("in lost"));
+    let mut p = Pair::new(c, quiet("S"));
+    let msg = panic_text(|| {
+        p.run();
+    });
+    assert!(msg.contains("connection_lost"), "{msg}");
+}
+
+/// lose_write_connection with a pull producer registered: writes after a half-close are
+/// refused (DESIGN §5.6), so the EOF does not wait for the producer — it would only hold the
+/// peer up while every write the producer made was dropped.
+#[test]
+fn a_producer_does_not_hold_back_a_half_close() {
+    let c = Hooks::new("C")
+        .half_closeable()
+        .on_made(|_, tx| tx.register_producer(ProducerKind::Pull))
+        .on_resume(|st, tx| {
+            st.counter += 1;
+            if st.counter == 1 {
+                tx.write("a");
+                tx.lose_write_connection();
+            } else {
+                tx.write("b");
+                tx.unregister_producer();
+            }
+        });
+    let mut p = Pair::new(c, quiet("S").half_closeable());
+    p.run();
+    assert_eq!(p.server().state.received, b"a", "{}", p.transcript());
+    assert_eq!(p.server().state.calls, ["made", "data", "read_lost"]);
+    let misuse = Event::Misuse(Misuse::WriteAfterWriteClosed(Bytes::from_static(b"b")));
+    assert!(
+        p.events(End::Client).contains(&misuse),
+        "{}",
+        p.transcript()
+    );
+}
+
+/// docs/determinism.md: bytes that arrive at an instant are delivered before the timers due at
+/// that instant — the first piece; after it the rest of the wire takes its turn behind them.
+#[test]
+fn at_one_instant_the_first_arriving_piece_comes_before_due_timers() {
+    let s = Hooks::new("S").on_made(|_, tx| {
+        tx.call_later(Duration::from_secs(1));
+    });
+    let c = Hooks::new("C").on_made(|_, tx| tx.write("ab"));
+    let mut p = Pair::new(c, s)
+        .client_to_server(Chunking::every_byte())
+        .latency_client_to_server(Duration::from_secs(1));
+    p.run();
+    assert_eq!(p.server().state.calls, ["made", "data", "timer", "data"]);
+}
