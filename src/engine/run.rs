@@ -336,7 +336,10 @@ impl Core {
                 self.conn_mut(c).connecting = false;
                 self.step += 1;
                 let addr = self.end_state(c, End::Server).addr;
-                match protos.accept(c, addr) {
+                let accepted = self.guarded(c, End::Server, "the listener's factory", || {
+                    protos.accept(c, addr)
+                });
+                match accepted {
                     Some(label) => {
                         self.log.set_label(c, End::Server, label);
                         self.connect(c);
@@ -458,7 +461,8 @@ impl Core {
     /// The peer's EOF reaches `r`: a half-closeable protocol is told and stays open; any other
     /// is lost with `Done`, its unsent writes dropped and an EOF sent back.
     pub(super) fn deliver_eof<P: Protos>(&mut self, protos: &mut P, c: ConnId, r: End) {
-        if protos.get(c, r).half_closeable() {
+        let proto = protos.get(c, r);
+        if self.guarded(c, r, "half_closeable", || proto.half_closeable()) {
             self.end_mut(c, r).eof = true;
             self.record(c, r, Event::ReadClosed);
             self.callback(protos, c, r, Callback::ReadLost);

@@ -233,6 +233,24 @@ impl Core {
         }
     }
 
+    /// Run user code that is not a protocol callback (a listener's factory, `half_closeable`):
+    /// a panic there is a bug in the test's setup, so it always continues to the test, with
+    /// the end, what was called, and the transcript attached.
+    pub(super) fn guarded<T>(&self, c: ConnId, e: End, what: &str, f: impl FnOnce() -> T) -> T {
+        match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(value) => value,
+            Err(payload) => {
+                let msg = panic_message(payload.as_ref());
+                let who = self.who(c, e);
+                let step = self.step;
+                panic!(
+                    "{}",
+                    self.failure(&format!("{what} for {who} panicked at step {step}: {msg}"))
+                );
+            }
+        }
+    }
+
     /// Under the default policy a panic continues, with the context attached.
     pub(super) fn on_panic(&self, c: ConnId, e: End, name: &str, msg: &str) {
         if self.cfg.panic_policy_value() == PanicPolicy::Propagate {

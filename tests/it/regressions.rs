@@ -854,3 +854,44 @@ fn at_one_instant_the_first_arriving_piece_comes_before_due_timers() {
     p.run();
     assert_eq!(p.server().state.calls, ["made", "data", "timer", "data"]);
 }
+
+/// Regression: a panic in a listener's factory escaped `run()` without the transcript.
+#[test]
+#[should_panic(
+    expected = "the listener's factory for (10.0.0.1:7) (server of #0) panicked at step 1: no room"
+)]
+fn a_panicking_factory_fails_with_the_transcript() {
+    let mut net = Reactor::new();
+    net.listen(([10, 0, 0, 1], 7), || -> Hooks { panic!("no room") });
+    net.connect(([10, 0, 0, 1], 7), quiet("C"));
+    net.run();
+}
+
+/// A protocol whose `half_closeable` panics.
+struct Moody;
+
+impl Protocol for Moody {
+    fn data_received(&mut self, _: Bytes, _: &mut Transport<'_>) {}
+
+    fn half_closeable(&self) -> bool {
+        panic!("cannot decide")
+    }
+}
+
+/// Regression: a panic in `half_closeable` escaped without the transcript.
+#[test]
+fn a_panicking_half_closeable_fails_with_the_transcript() {
+    let result = std::panic::catch_unwind(|| {
+        Harness::new(Moody).peer_close();
+    });
+    let message = *result
+        .expect_err("it panics")
+        .downcast::<String>()
+        .unwrap_or_default();
+    assert!(
+        message.contains("half_closeable for Moody (server of #0)"),
+        "{message}"
+    );
+    assert!(message.contains("cannot decide"), "{message}");
+    assert!(message.contains("transcript"), "{message}");
+}
