@@ -1000,6 +1000,146 @@ pub(crate) fn delivery_strategy() -> impl proptest::strategy::Strategy<Value = D
     proptest::sample::select(vec![Delivery::Eager, Delivery::Starved])
 }
 
+/// The oracle functions of `adapters::tokio` and `adapters::futures`: one definition for both
+/// (the stream type is shared), with the module's name in the docs' examples.
+macro_rules! async_oracles {
+    ($module:literal, $read_ext:literal) => {
+        #[doc = "Checks that an async reader gives the same output (and writes back the same bytes)"]
+        #[doc = "whatever the chunking of its input and whichever the [`Delivery`] policy; panics with the"]
+        #[doc = "report of the [`Divergence`](crate::check::Divergence) otherwise."]
+        #[doc = ""]
+        #[doc = "`reader` gets a fresh [`SimStream`] whose peer has delivered `input` cut by one plan and"]
+        #[doc = "then closed, and returns a future (run to completion on a minimal single-threaded"]
+        #[doc = "executor, so it needs no runtime). Its output is compared with that of the input whole"]
+        #[doc = "under [`Delivery::Eager`]: first under every plan the search tries with eager delivery,"]
+        #[doc = "then with [`Delivery::Starved`] (one piece, then every plan). A future that returns"]
+        #[doc = "`Pending` with nothing left to wake it counts as *stalled*, an output like any other."]
+        #[doc = "The search is that of [`check::Invariant`](crate::check::Invariant): every plan for"]
+        #[doc = "inputs up to 16 bytes, fewest cuts first."]
+        #[doc = ""]
+        #[doc = "# Examples"]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("use piecemeal::adapters::", $module, " as adapter;")]
+        #[doc = concat!("use ", $read_ext, ";")]
+        #[doc = "use adapter::SimStream;"]
+        #[doc = ""]
+        #[doc = "/// Reads everything (correct: loops until a read returns 0)."]
+        #[doc = "async fn read_all(mut stream: SimStream) -> Vec<u8> {"]
+        #[doc = "    let mut out = Vec::new();"]
+        #[doc = "    stream.read_to_end(&mut out).await.unwrap();"]
+        #[doc = "    out"]
+        #[doc = "}"]
+        #[doc = ""]
+        #[doc = "adapter::read_invariant(b\"hello, world\", read_all);"]
+        #[doc = "```"]
+        #[doc = ""]
+        #[doc = "# Panics"]
+        #[doc = ""]
+        #[doc = "If some plan or policy changes the output, with the full report."]
+        #[track_caller]
+        pub fn read_invariant<F, Fut>(input: impl AsRef<[u8]>, reader: F)
+        where
+            F: Fn($crate::adapters::stream::SimStream) -> Fut,
+            Fut: ::std::future::Future,
+            Fut::Output: PartialEq + ::std::fmt::Debug,
+        {
+            if let Err(divergence) = check_read(input, reader) {
+                panic!("{divergence}");
+            }
+        }
+
+        #[doc = "[`read_invariant`] that returns the [`Divergence`](crate::check::Divergence) instead of panicking."]
+        #[doc = ""]
+        #[doc = "# Errors"]
+        #[doc = ""]
+        #[doc = "The [`Divergence`](crate::check::Divergence) with the fewest cuts found (its subject names the delivery policy);"]
+        #[doc = "its `Display` is the full report."]
+        pub fn check_read<F, Fut>(input: impl AsRef<[u8]>, reader: F) -> Result<(), $crate::check::Divergence>
+        where
+            F: Fn($crate::adapters::stream::SimStream) -> Fut,
+            Fut: ::std::future::Future,
+            Fut::Output: PartialEq + ::std::fmt::Debug,
+        {
+            $crate::adapters::stream::check_read(concat!("piecemeal::adapters::", $module), input.as_ref(), reader)
+        }
+
+        #[doc = "Compares one plan under one delivery policy with the input whole under eager delivery:"]
+        #[doc = "the form to call from inside `proptest!` (with `?`, see [`delivery`]) or in a regression"]
+        #[doc = "test."]
+        #[doc = ""]
+        #[doc = "# Examples"]
+        #[doc = ""]
+        #[doc = "```"]
+        #[doc = concat!("use piecemeal::adapters::", $module, " as adapter;")]
+        #[doc = concat!("use ", $read_ext, ";")]
+        #[doc = "use adapter::{Delivery, SimStream};"]
+        #[doc = "use piecemeal::{strategy, Chunking};"]
+        #[doc = "use proptest::prelude::*;"]
+        #[doc = ""]
+        #[doc = "async fn read_all(mut stream: SimStream) -> Vec<u8> {"]
+        #[doc = "    let mut out = Vec::new();"]
+        #[doc = "    stream.read_to_end(&mut out).await.unwrap();"]
+        #[doc = "    out"]
+        #[doc = "}"]
+        #[doc = ""]
+        #[doc = "adapter::check_read_plan(b\"abc\", Chunking::every_byte(), Delivery::Starved, read_all).unwrap();"]
+        #[doc = ""]
+        #[doc = "proptest!(|((input, plan) in strategy::chunked(\"[a-z]{0,12}\"), delivery in adapter::delivery())| {"]
+        #[doc = "    adapter::check_read_plan(&input, plan, delivery, read_all)?;"]
+        #[doc = "});"]
+        #[doc = "```"]
+        #[doc = ""]
+        #[doc = "# Errors"]
+        #[doc = ""]
+        #[doc = "A [`Divergence`](crate::check::Divergence) if the output differs; it converts into a proptest `TestCaseError` with"]
+        #[doc = "`?`."]
+        pub fn check_read_plan<F, Fut>(
+            input: impl AsRef<[u8]>,
+            chunking: $crate::chunking::Chunking,
+            delivery: $crate::adapters::stream::Delivery,
+            reader: F,
+        ) -> Result<(), $crate::check::Divergence>
+        where
+            F: Fn($crate::adapters::stream::SimStream) -> Fut,
+            Fut: ::std::future::Future,
+            Fut::Output: PartialEq + ::std::fmt::Debug,
+        {
+            $crate::adapters::stream::check_read_plan(concat!("piecemeal::adapters::", $module), input.as_ref(), chunking, delivery, reader)
+        }
+
+        #[doc = "[`check_read_plan`] that panics with the report: the regression test a failure report"]
+        #[doc = "tells you to paste."]
+        #[doc = ""]
+        #[doc = "# Panics"]
+        #[doc = ""]
+        #[doc = "If the output under `chunking` and `delivery` differs from the input whole."]
+        #[track_caller]
+        pub fn assert_read_plan<F, Fut>(
+            input: impl AsRef<[u8]>,
+            chunking: $crate::chunking::Chunking,
+            delivery: $crate::adapters::stream::Delivery,
+            reader: F,
+        ) where
+            F: Fn($crate::adapters::stream::SimStream) -> Fut,
+            Fut: ::std::future::Future,
+            Fut::Output: PartialEq + ::std::fmt::Debug,
+        {
+            if let Err(divergence) = check_read_plan(input, chunking, delivery, reader) {
+                panic!("{divergence}");
+            }
+        }
+
+        #[doc = "Both [`Delivery`] policies, for `proptest!` (feature `proptest`)."]
+        #[cfg(feature = "proptest")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
+        pub fn delivery() -> impl proptest::strategy::Strategy<Value = $crate::adapters::stream::Delivery> + Clone {
+            $crate::adapters::stream::delivery_strategy()
+        }
+    };
+}
+pub(super) use async_oracles;
+
 #[cfg(test)]
 mod tests {
     use super::*;
