@@ -55,6 +55,8 @@ use std::ops::{Range, RangeInclusive};
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::rng::SplitMix64;
+
 /// A plan for cutting one direction's byte stream into pieces.
 ///
 /// Build one with a named constructor ([`whole`](Self::whole),
@@ -412,14 +414,14 @@ impl Chunking {
 
     /// A fresh cursor over this plan, starting at relative offset 0.
     pub(crate) fn cursor(&self) -> Cursor {
-        let (mut boundary, mut cycle, mut rng) = (0, 0, SplitMix64(0));
+        let (mut boundary, mut cycle, mut rng) = (0, 0, SplitMix64::new(0));
         match &self.plan {
             Plan::Sizes(sizes) => {
                 boundary = sizes[0] as u64;
                 cycle = sizes.iter().fold(0u64, |a, &s| a.saturating_add(s as u64));
             }
             Plan::Seeded { seed, max } => {
-                rng = SplitMix64(*seed);
+                rng = SplitMix64::new(*seed);
                 boundary = rng.size(*max as u64);
             }
             _ => {}
@@ -482,31 +484,6 @@ impl Cursor {
                     self.boundary = self.boundary.saturating_add(size);
                 }
                 (self.boundary > pos).then(|| self.boundary - pos)
-            }
-        }
-    }
-}
-
-/// The SplitMix64 generator (Steele, Lea and Flood; Vigna's reference code).
-#[derive(Debug, Clone)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `1..=max` (Lemire's unbiased multiply-and-reject), `max >= 1`.
-    fn size(&mut self, max: u64) -> u64 {
-        let threshold = max.wrapping_neg() % max;
-        loop {
-            let m = u128::from(self.next_u64()) * u128::from(max);
-            if m as u64 >= threshold {
-                return (m >> 64) as u64 + 1;
             }
         }
     }
@@ -1043,7 +1020,7 @@ mod tests {
 
     #[test]
     fn splitmix_matches_reference_vector() {
-        let mut rng = SplitMix64(1_234_567);
+        let mut rng = SplitMix64::new(1_234_567);
         let got = [rng.next_u64(), rng.next_u64(), rng.next_u64()];
         let want = [6457827717110365317, 3203168211198807973];
         assert_eq!(got, [want[0], want[1], 9817491932198370423]);

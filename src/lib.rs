@@ -101,6 +101,7 @@ mod pair;
 mod protocol;
 pub mod protocols;
 mod reactor;
+mod rng;
 pub mod schedule;
 #[cfg(feature = "proptest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]

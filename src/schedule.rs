@@ -29,6 +29,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::rng::SplitMix64;
+
 /// Which ready action runs next when several are ready at once; see the [module docs](self).
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Schedule {
@@ -82,7 +84,7 @@ impl Schedule {
         Picker {
             kind: self.kind.clone(),
             decisions: 0,
-            rng: 0,
+            rng: SplitMix64::new(0),
         }
     }
 }
@@ -92,7 +94,7 @@ impl Schedule {
 pub(crate) struct Picker {
     kind: Kind,
     decisions: usize,
-    rng: u64,
+    rng: SplitMix64,
 }
 
 impl Picker {
@@ -105,20 +107,12 @@ impl Picker {
             Kind::Choices(list) => list.get(i).map_or(0, |&c| c as usize % n),
             Kind::Seeded(seed) => {
                 if i == 0 {
-                    self.rng = *seed;
+                    self.rng = SplitMix64::new(*seed);
                 }
-                (splitmix64(&mut self.rng) % n as u64) as usize
+                (self.rng.next_u64() % n as u64) as usize
             }
         }
     }
-}
-
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl fmt::Display for Schedule {

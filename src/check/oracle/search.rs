@@ -4,6 +4,7 @@
 //! [`Invariant`](super::Invariant) and the adapters built on it) searches with [`search`].
 
 use crate::chunking::Chunking;
+use crate::rng::SplitMix64;
 
 /// Which plans a check tries, and in which order.
 #[derive(Clone, Debug)]
@@ -89,14 +90,8 @@ pub(crate) fn plans(s: &Search, len: usize) -> Box<dyn Iterator<Item = Chunking>
 
 /// `count` plans of exactly `k` cuts in a `len`-byte input, picked by a fixed seed.
 fn sampled(len: usize, k: usize, count: usize) -> impl Iterator<Item = Chunking> {
-    let mut state = 0x5EED_u64 ^ ((len as u64) << 8) ^ k as u64;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = SplitMix64::new(0x5EED_u64 ^ ((len as u64) << 8) ^ k as u64);
+    let mut next = move || rng.next_u64();
     (0..count).map(move |_| {
         let mut cuts: Vec<usize> = Vec::with_capacity(k);
         while cuts.len() < k {
