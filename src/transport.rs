@@ -200,13 +200,21 @@ impl<'a> Transport<'a> {
     ///
     /// # Panics
     ///
-    /// If `conn` does not exist.
+    /// If `conn` does not exist, or its end of this kind is not connected yet
+    /// (`connection_made` has not run on it): nothing may reach a protocol before that. A lost
+    /// end is fine: writes to it are recorded as misuse, closes do nothing.
     #[track_caller]
     pub fn other(&mut self, conn: ConnId) -> Transport<'_> {
         let count = self.core.conn_count();
         assert!(
             conn.index() < count,
             "Transport::other({conn}): there is no such connection ({count} exist)"
+        );
+        let end = self.end;
+        assert!(
+            self.core.end_state(conn, end).made,
+            "Transport::other({conn}): its {end} end is not connected yet (connection_made has \
+             not run on it); reach only connections whose protocol has been made"
         );
         self.core.touched.push((conn, self.end));
         Transport::new(self.core, conn, self.end)
