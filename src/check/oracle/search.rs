@@ -106,3 +106,43 @@ fn sampled(len: usize, k: usize, count: usize) -> impl Iterator<Item = Chunking>
 
 /// The `max` piece sizes seeded plans cycle through: dense to sparse.
 const SEEDED_MAX: [usize; 8] = [2, 3, 4, 7, 16, 64, 300, 2000];
+
+/// The search's settings, as by-value setters on each oracle builder that holds a `search:
+/// Search` field (`Invariance`, `Outbound`, `Invariant`): one definition for all three.
+macro_rules! search_setters {
+    () => {
+        /// Try every one of the `2^(len-1)` plans when the input has at most `len` bytes
+        /// (default 16: 32,768 plans).
+        #[must_use]
+        pub fn exhaustive_up_to(mut self, len: usize) -> Self {
+            self.search.exhaustive_up_to = len;
+            self
+        }
+
+        /// Try every plan with up to `k` cuts, whatever the input's length (default 2), as
+        /// long as there are at most [`budget`](Self::budget) of them per cut count; above
+        /// that, `budget` of them picked by a fixed seed.
+        #[must_use]
+        pub fn max_cuts(mut self, k: usize) -> Self {
+            self.search.max_cuts = k;
+            self
+        }
+
+        /// The most plans per cut count in the [`max_cuts`](Self::max_cuts) sweeps (default
+        /// 5,000: every two-cut plan of inputs up to 100 bytes).
+        #[must_use]
+        pub fn budget(mut self, plans: usize) -> Self {
+            self.search.budget = plans.max(1);
+            self
+        }
+
+        /// How many [`Chunking::seeded`](crate::Chunking::seeded) plans to try on inputs too
+        /// long for the exhaustive search (default 64).
+        #[must_use]
+        pub fn seeded_plans(mut self, n: usize) -> Self {
+            self.search.seeded = n;
+            self
+        }
+    };
+}
+pub(super) use search_setters;
