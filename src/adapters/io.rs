@@ -615,19 +615,7 @@ where
     T: PartialEq + Debug + 'static,
     F: Fn(&mut dyn Read) -> T,
 {
-    let replay = replay_line("read", &faults);
-    Invariant::new(move |input: &[u8], plan: &Chunking| {
-        let mut r = ChunkedReader::new(input, plan.clone()).faults(faults.clone());
-        let value = parse(&mut r);
-        Traced {
-            value,
-            calls: r.calls,
-        }
-    })
-    .subject("the Read parser")
-    .result_name("parse result")
-    .replay(replay)
-    .transcript(Traced::transcript)
+    reader_oracle("read", "the Read parser", faults, move |r| parse(r))
 }
 
 /// The oracle for a [`BufRead`]-based parser: [`read_oracle`], with `parse` given the reader
@@ -640,7 +628,22 @@ where
     T: PartialEq + Debug + 'static,
     F: Fn(&mut dyn BufRead) -> T,
 {
-    let replay = replay_line("buf_read", &faults);
+    reader_oracle("buf_read", "the BufRead parser", faults, move |r| parse(r))
+}
+
+/// The body of [`read_oracle`] and [`buf_read_oracle`]: `parse` runs over a [`ChunkedReader`]
+/// cut by each plan, and its result is compared with the calls it made kept for the report.
+fn reader_oracle<T, F>(
+    kind: &'static str,
+    subject: &'static str,
+    faults: Faults,
+    parse: F,
+) -> Invariant<impl Fn(&[u8], &Chunking) -> Traced<T>, Traced<T>>
+where
+    T: PartialEq + Debug + 'static,
+    F: Fn(&mut ChunkedReader) -> T,
+{
+    let replay = replay_line(kind, &faults);
     Invariant::new(move |input: &[u8], plan: &Chunking| {
         let mut r = ChunkedReader::new(input, plan.clone()).faults(faults.clone());
         let value = parse(&mut r);
@@ -649,7 +652,7 @@ where
             calls: r.calls,
         }
     })
-    .subject("the BufRead parser")
+    .subject(subject)
     .result_name("parse result")
     .replay(replay)
     .transcript(Traced::transcript)
