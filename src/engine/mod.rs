@@ -341,25 +341,21 @@ impl Core {
 
     pub(crate) fn add_conn(&mut self, spec: ConnSpec) -> ConnId {
         let id = ConnId(u32::try_from(self.conns.len()).unwrap_or(u32::MAX));
-        let [pc, ps] = spec.plans;
-        let [lc, ls] = spec.latency;
+        let [(pc, lc), (ps, ls)] = [0, 1].map(|w| (&spec.plans[w], spec.latency[w]));
         self.conns.push(Conn {
             connecting: false,
             ends: spec.addrs.map(EndState::new),
             wires: [Wire::new(pc, lc), Wire::new(ps, ls)],
         });
-        let directions = [End::Client, End::Server].map(|w| {
-            let wire = &self.conns[id.index()].wires[w.index()];
-            (wire.plan.clone(), wire.latency)
-        });
-        self.log.add_conn(spec.labels, directions);
+        let [plan_c, plan_s] = spec.plans;
+        self.log.add_conn(spec.labels, [(plan_c, lc), (plan_s, ls)]);
         id
     }
 
     /// Cut what `w` writes from now on with `plan`.
     pub(crate) fn set_plan(&mut self, c: ConnId, w: End, plan: Chunking) {
-        self.log.set_plan(c, w, plan.clone());
-        self.conn_mut(c).wires[w.index()].set_plan(plan);
+        self.conn_mut(c).wires[w.index()].set_plan(&plan);
+        self.log.set_plan(c, w, plan);
     }
 
     pub(crate) fn set_addr(&mut self, c: ConnId, e: End, addr: SocketAddr) {

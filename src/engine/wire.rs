@@ -60,7 +60,6 @@ pub(crate) struct Wire {
     written: u64,
     delivered: u64,
     spans: VecDeque<Span>,
-    pub(crate) plan: Chunking,
     pub(crate) latency: Duration,
     last_ready: Instant,
     /// The scheduler holds an entry for the current head.
@@ -70,7 +69,7 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
-    pub(crate) fn new(plan: Chunking, latency: Duration) -> Self {
+    pub(crate) fn new(plan: &Chunking, latency: Duration) -> Self {
         let mut spans = VecDeque::with_capacity(1);
         spans.push_back(Span {
             start: 0,
@@ -86,7 +85,6 @@ impl Wire {
             written: 0,
             delivered: 0,
             spans,
-            plan,
             latency,
             last_ready: Instant::ZERO,
             queued: false,
@@ -95,7 +93,7 @@ impl Wire {
     }
 
     /// Cut what is written from now on with `plan`. The switch is itself a cut.
-    pub(crate) fn set_plan(&mut self, plan: Chunking) {
+    pub(crate) fn set_plan(&mut self, plan: &Chunking) {
         let span = Span {
             start: self.written,
             cursor: plan.cursor(),
@@ -105,7 +103,6 @@ impl Wire {
             self.spans.pop_back();
         }
         self.spans.push_back(span);
-        self.plan = plan;
     }
 
     fn arrival(&mut self, now: Instant) -> Instant {
@@ -259,7 +256,7 @@ mod tests {
     use super::*;
 
     fn wire(plan: Chunking) -> Wire {
-        Wire::new(plan, Duration::ZERO)
+        Wire::new(&plan, Duration::ZERO)
     }
 
     fn drain(w: &mut Wire) -> Vec<Vec<u8>> {
@@ -303,7 +300,7 @@ mod tests {
     fn a_plan_switch_is_a_cut() {
         let mut w = wire(Chunking::whole());
         w.push(Bytes::from_static(b"abc"), 1, Instant::ZERO);
-        w.set_plan(Chunking::every_byte());
+        w.set_plan(&Chunking::every_byte());
         w.push(Bytes::from_static(b"de"), 2, Instant::ZERO);
         assert_eq!(
             drain(&mut w),
@@ -326,7 +323,7 @@ mod tests {
 
     #[test]
     fn latency_delays_arrival_and_limits_pieces() {
-        let mut w = Wire::new(Chunking::whole(), Duration::from_secs(1));
+        let mut w = Wire::new(&Chunking::whole(), Duration::from_secs(1));
         w.push(Bytes::from_static(b"ab"), 1, Instant::ZERO);
         let later = Instant::ZERO + Duration::from_millis(500);
         w.push(Bytes::from_static(b"cd"), 2, later);
