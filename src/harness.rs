@@ -69,10 +69,11 @@ impl<P: Protocol> Protos for Ends<P> {
     }
 }
 
-/// The peer end of a harness: collects what it receives, stays open on EOF.
+/// The test as the peer (of a harness, or of an async adapter's stream): collects what it
+/// receives, stays open on EOF.
 #[derive(Default)]
-struct TestPeer {
-    received: BytesMut,
+pub(crate) struct TestPeer {
+    pub(crate) received: BytesMut,
 }
 
 impl Protocol for TestPeer {

@@ -22,13 +22,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::check::{Divergence, Invariant};
 use crate::chunking::Chunking;
 use crate::config::Config;
 use crate::engine::{ConnSpec, Protos, Sim};
 use crate::event::{ConnId, End, Event, Reason};
+use crate::harness::TestPeer;
 use crate::harness::default_addrs;
 use crate::protocol::Protocol;
 use crate::transport::Transport;
@@ -86,26 +87,6 @@ impl Protocol for StreamEnd {
 
     fn log_prefix(&self) -> std::borrow::Cow<'static, str> {
         "stream".into()
-    }
-}
-
-/// The test as the peer: collects what it receives, stays open on EOF.
-#[derive(Default)]
-struct TestPeer {
-    received: BytesMut,
-}
-
-impl Protocol for TestPeer {
-    fn data_received(&mut self, data: Bytes, _tx: &mut Transport<'_>) {
-        self.received.extend_from_slice(&data);
-    }
-
-    fn half_closeable(&self) -> bool {
-        true
-    }
-
-    fn log_prefix(&self) -> std::borrow::Cow<'static, str> {
-        "peer".into()
     }
 }
 
