@@ -416,6 +416,7 @@ impl Chunking {
     pub(crate) fn cursor(&self) -> Cursor {
         let (mut boundary, mut cycle, mut rng) = (0, 0, SplitMix64::new(0));
         match &self.plan {
+            Plan::Fixed(n) => boundary = *n as u64,
             Plan::Sizes(sizes) => {
                 boundary = sizes[0] as u64;
                 cycle = sizes.iter().fold(0u64, |a, &s| a.saturating_add(s as u64));
@@ -443,7 +444,7 @@ pub(crate) struct Cursor {
     plan: Plan,
     /// Cuts: the first offset not yet passed. Sizes: the size ending at `boundary`.
     index: usize,
-    /// Sizes and seeded: the next cut.
+    /// Fixed, sizes and seeded: the next cut.
     boundary: u64,
     /// Sizes: the sum of all sizes (saturating).
     cycle: u64,
@@ -459,7 +460,20 @@ impl Cursor {
         match &self.plan {
             Plan::Whole | Plan::PerWrite => None,
             Plan::EveryByte => Some(1),
-            Plan::Fixed(n) => Some(*n as u64 - pos % *n as u64),
+            Plan::Fixed(n) => {
+                // `boundary` is the first multiple of `n` after the last `pos`: reading on in
+                // order moves it by one piece, with no division (a 64-bit `%` per piece costs
+                // more than the rest of the lookup).
+                let n = *n as u64;
+                if self.boundary <= pos {
+                    self.boundary = if pos - self.boundary < n {
+                        self.boundary.saturating_add(n)
+                    } else {
+                        (pos / n).saturating_add(1).saturating_mul(n)
+                    };
+                }
+                Some(self.boundary - pos)
+            }
             Plan::Cuts(offsets) => {
                 let rest = &offsets[self.index..];
                 if rest.first().is_some_and(|&c| c as u64 <= pos) {

@@ -54,6 +54,16 @@ impl Instant {
     }
 }
 
+impl Instant {
+    /// `self` plus `nanos` nanoseconds, saturating.
+    #[inline]
+    pub(crate) fn saturating_add_nanos(self, nanos: u64) -> Self {
+        Self {
+            nanos: self.nanos.saturating_add(nanos),
+        }
+    }
+}
+
 impl Add<Duration> for Instant {
     type Output = Self;
 

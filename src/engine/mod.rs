@@ -259,6 +259,9 @@ impl Ready {
 
     #[inline]
     fn pop(&mut self) -> Option<(u64, Task)> {
+        if self.heap.is_empty() {
+            return self.fifo.pop_front();
+        }
         let from_heap = match (self.fifo.front(), self.heap.peek()) {
             (Some(&(f, _)), Some(Reverse((h, _)))) => *h < f,
             (None, _) => true,
@@ -363,7 +366,7 @@ impl Core {
     }
 
     pub(crate) fn set_latency(&mut self, c: ConnId, w: End, latency: Duration) {
-        self.conn_mut(c).wires[w.index()].latency = latency;
+        self.conn_mut(c).wires[w.index()].set_latency(latency);
         self.log.set_latency(c, w, latency);
     }
 
@@ -469,9 +472,15 @@ impl Core {
     #[inline]
     fn check_strict(&mut self) {
         if self.strict_violation.is_some() {
-            let v = self.strict_violation.take().unwrap_or_default();
-            panic!("{}", self.failure(&v));
+            self.strict_failed();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn strict_failed(&mut self) -> ! {
+        let v = self.strict_violation.take().unwrap_or_default();
+        panic!("{}", self.failure(&v));
     }
 }
 

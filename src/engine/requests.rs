@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{ClockEntry, Close, Core, LiveTimer, Producer, TimerKind};
+use super::{ClockEntry, Close, Core, LiveTimer, Producer, TimerKind, WriteHalf};
 use crate::clock::TimerId;
 use crate::event::{ConnId, End, Event, Misuse, Reason};
 use crate::transport::ProducerKind;
@@ -14,6 +14,25 @@ impl Core {
 
     #[inline]
     pub(crate) fn write(&mut self, c: ConnId, e: End, data: Bytes) {
+        let end = self.end_state(c, e);
+        let plain = end.close == Close::Open
+            && end.write_half == WriteHalf::Open
+            && end.lost.is_none()
+            && end.req.is_empty();
+        if !plain {
+            return self.write_with_care(c, e, data);
+        }
+        if self.recording() {
+            self.log.wrote(self.step, self.now, c, e, &data);
+        }
+        let stamp = self.next_stamp();
+        let now = self.now;
+        self.conns[c.index()].wires[e.index()].push(data, stamp, now);
+    }
+
+    /// A write from an end that is closing, half-closed, lost or about to fail.
+    #[inline(never)]
+    fn write_with_care(&mut self, c: ConnId, e: End, data: Bytes) {
         let end = self.end_state(c, e);
         if end.lost.is_some() {
             return self.record(c, e, Event::Misuse(Misuse::WriteAfterLost(data)));

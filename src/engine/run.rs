@@ -141,14 +141,17 @@ impl Core {
 
     // ----- running ----------------------------------------------------------------------
 
-    /// Run one ready task. Returns false when nothing is ready.
-    pub(crate) fn step<P: Protos>(&mut self, protos: &mut P) -> bool {
-        if !self.cfg.schedule_value().is_fifo() {
-            return self.step_scheduled(protos);
-        }
+    /// One step in the default order: run the oldest valid task. Returns false when nothing
+    /// is ready.
+    #[inline]
+    fn step_fifo<P: Protos>(&mut self, protos: &mut P) -> bool {
         while let Some((stamp, task)) = self.ready.pop() {
             self.nested = 0;
-            if self.exec(protos, stamp, task) {
+            let ran = match task {
+                Task::Wire(c, w) => self.exec_wire(protos, stamp, c, w),
+                _ => self.exec(protos, stamp, task),
+            };
+            if ran {
                 self.check_strict();
                 return true;
             }
@@ -239,8 +242,14 @@ impl Core {
 
     /// Run everything ready now, including timers due now, without moving time.
     pub(crate) fn drain<P: Protos>(&mut self, protos: &mut P, steps: &mut u64, what: &str) {
+        let fifo = self.cfg.schedule_value().is_fifo();
         loop {
-            if self.step(protos) {
+            let ran = if fifo {
+                self.step_fifo(protos)
+            } else {
+                self.step_scheduled(protos)
+            };
+            if ran {
                 *steps += 1;
                 if *steps > self.cfg.step_limit_value() {
                     self.step_limit_hit(what);
@@ -370,8 +379,59 @@ impl Core {
         }
     }
 
+    /// Run the head of the wire `w` writes. The common case — a piece for a receiver that is
+    /// open and reading — is handled here in one pass; anything else goes to `exec_wire_rest`.
     #[inline]
     pub(super) fn exec_wire<P: Protos>(
+        &mut self,
+        protos: &mut P,
+        stamp: u64,
+        c: ConnId,
+        w: End,
+    ) -> bool {
+        let now = self.now;
+        let r = w.peer();
+        let Some(conn) = self.conns.get_mut(c.index()) else {
+            return false;
+        };
+        let rx = &conn.ends[r.index()];
+        let takes_piece = rx.made && !rx.paused && rx.lost.is_none() && rx.close == Close::Open;
+        let wire = &mut conn.wires[w.index()];
+        if !wire.queued || wire.head_stamp != stamp {
+            return false;
+        }
+        if !(takes_piece && wire.has_data()) {
+            return self.exec_wire_rest(protos, stamp, c, w);
+        }
+        self.step += 1;
+        let next = self.stamp;
+        self.stamp += 1;
+        let piece = wire.take_piece(now);
+        // The rest of the wire becomes ready now, before the receiver runs: what the receiver
+        // writes in reply comes after it. The receiver still takes what has arrived, so the
+        // rest is requeued without re-checking it.
+        wire.head_stamp = next;
+        match wire.head_ready_at() {
+            Some(at) if at <= now => self.ready.push(next, Task::Wire(c, w)),
+            Some(_) => {
+                wire.queued = false;
+                self.schedule_wire(c, w);
+            }
+            None => wire.queued = false,
+        }
+        if self.conns[c.index()].wires[w.index()].buffered == 0 {
+            self.after_consume(c, w);
+        }
+        if self.recording() {
+            self.log.received(self.step, now, c, r, piece.len());
+        }
+        self.callback_data(protos, c, r, piece);
+        true
+    }
+
+    /// Every other head: data to discard or to a receiver not reading, a FIN, a reset.
+    #[inline(never)]
+    fn exec_wire_rest<P: Protos>(
         &mut self,
         protos: &mut P,
         stamp: u64,

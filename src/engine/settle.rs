@@ -1,6 +1,9 @@
 //! Applying what a callback asked for: closes, aborts, failures, producers, and the callbacks themselves.
 
+use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
+
+use bytes::Bytes;
 
 use super::wire::Marker;
 use super::{Callback, Close, Core, Producer, Protos, Requests, WriteHalf, panic_message};
@@ -193,12 +196,39 @@ impl Core {
             Callback::Resume => proto.resume_producing(&mut tx),
         }));
         if let Err(payload) = outcome {
-            let msg = panic_message(payload.as_ref());
-            self.on_panic(c, e, name, &msg);
-            self.request_fail(c, e, Reason::Panicked(msg));
+            self.callback_panicked(c, e, name, payload.as_ref());
         }
         self.settle(protos, c, e);
         self.settle_touched(protos);
+    }
+
+    /// `data_received`: the one callback of the hot path, so it has a body of its own.
+    #[inline]
+    pub(super) fn callback_data<P: Protos>(
+        &mut self,
+        protos: &mut P,
+        c: ConnId,
+        e: End,
+        data: Bytes,
+    ) {
+        let proto = protos.get(c, e);
+        let mut tx = Transport::new(self, c, e);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| proto.data_received(data, &mut tx)));
+        if let Err(payload) = outcome {
+            self.callback_panicked(c, e, "data_received", payload.as_ref());
+        }
+        self.settle(protos, c, e);
+        if !self.touched.is_empty() {
+            self.settle_touched(protos);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn callback_panicked(&mut self, c: ConnId, e: End, name: &str, payload: &(dyn Any + Send)) {
+        let msg = panic_message(payload);
+        self.on_panic(c, e, name, &msg);
+        self.request_fail(c, e, Reason::Panicked(msg));
     }
 
     /// Settle the ends of other connections that the last callback acted on.

@@ -46,21 +46,42 @@ struct Span {
     per_write: bool,
 }
 
+impl Span {
+    fn new(start: u64, plan: &Chunking) -> Self {
+        Self {
+            start,
+            cursor: plan.cursor(),
+            per_write: plan.is_per_write(),
+        }
+    }
+}
+
+/// A duration in nanoseconds, saturating (about 584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 #[derive(Debug)]
 pub(crate) struct Wire {
     segs: VecDeque<Seg>,
     marker: Option<(Marker, Instant)>,
     /// When the current head became ready: set when something is queued on an empty wire, and
     /// renewed each time a piece is taken (the rest of a wire goes to the back of the queue).
-    head_stamp: u64,
+    pub(crate) head_stamp: u64,
     /// A FIN or RST was queued on this wire (it may since have been consumed).
     pub(crate) closed: bool,
     /// Bytes written and not yet received: the writer's `buffered()`.
     pub(crate) buffered: usize,
     written: u64,
     delivered: u64,
-    spans: VecDeque<Span>,
-    pub(crate) latency: Duration,
+    /// The plan cutting the bytes at `delivered`.
+    span: Span,
+    /// Plans chosen later, for bytes written after the switch; their starts increase.
+    later: VecDeque<Span>,
+    /// Where the first of `later` starts (`u64::MAX` when none): the current span ends there.
+    switch_at: u64,
+    /// Write time to arrival, in nanoseconds.
+    latency: u64,
     last_ready: Instant,
     /// The scheduler holds an entry for the current head.
     pub(crate) queued: bool,
@@ -70,12 +91,6 @@ pub(crate) struct Wire {
 
 impl Wire {
     pub(crate) fn new(plan: &Chunking, latency: Duration) -> Self {
-        let mut spans = VecDeque::with_capacity(1);
-        spans.push_back(Span {
-            start: 0,
-            cursor: plan.cursor(),
-            per_write: plan.is_per_write(),
-        });
         Self {
             segs: VecDeque::new(),
             marker: None,
@@ -84,8 +99,10 @@ impl Wire {
             buffered: 0,
             written: 0,
             delivered: 0,
-            spans,
-            latency,
+            span: Span::new(0, plan),
+            later: VecDeque::new(),
+            switch_at: u64::MAX,
+            latency: nanos(latency),
             last_ready: Instant::ZERO,
             queued: false,
             arrival_pending: false,
@@ -94,23 +111,32 @@ impl Wire {
 
     /// Cut what is written from now on with `plan`. The switch is itself a cut.
     pub(crate) fn set_plan(&mut self, plan: &Chunking) {
-        let span = Span {
-            start: self.written,
-            cursor: plan.cursor(),
-            per_write: plan.is_per_write(),
-        };
-        if self.spans.back().is_some_and(|s| s.start == self.written) {
-            self.spans.pop_back();
+        let span = Span::new(self.written, plan);
+        if self.later.back().is_some_and(|s| s.start == self.written) {
+            self.later.pop_back();
         }
-        self.spans.push_back(span);
+        if self.later.is_empty() && self.span.start == self.written {
+            // Nothing was written under the current plan since it was chosen: replace it.
+            self.span = span;
+        } else {
+            self.later.push_back(span);
+        }
+        self.switch_at = self.later.front().map_or(u64::MAX, |s| s.start);
     }
 
+    /// Delay what is written from now on by `latency`.
+    pub(crate) fn set_latency(&mut self, latency: Duration) {
+        self.latency = nanos(latency);
+    }
+
+    #[inline]
     fn arrival(&mut self, now: Instant) -> Instant {
-        let at = (now + self.latency).max(self.last_ready);
+        let at = now.saturating_add_nanos(self.latency).max(self.last_ready);
         self.last_ready = at;
         at
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, data: Bytes, stamp: u64, now: Instant) {
         // Writes may follow a queued FIN (they go before it), never a reset.
         debug_assert!(!data.is_empty() && !matches!(self.marker, Some((Marker::Rst, _))));
@@ -162,6 +188,21 @@ impl Wire {
         self.queued = queued && marker.is_some();
     }
 
+    /// Whether the head is data (not a FIN or RST, not nothing).
+    #[inline]
+    pub(crate) fn has_data(&self) -> bool {
+        !self.segs.is_empty()
+    }
+
+    /// When the head arrives at the receiver, if there is one.
+    #[inline]
+    pub(crate) fn head_ready_at(&self) -> Option<Instant> {
+        match self.segs.front() {
+            Some(seg) => Some(seg.ready_at),
+            None => self.marker.map(|(_, at)| at),
+        }
+    }
+
     pub(crate) fn head(&self) -> Option<Head> {
         if let Some(seg) = self.segs.front() {
             return Some(Head {
@@ -185,24 +226,26 @@ impl Wire {
     /// The next piece: it starts at the first unreceived byte and ends at the next planned cut,
     /// at a plan switch, at the end of what has arrived, or (per-write plans) at the end of the
     /// write. The head must be ready data.
+    #[inline]
     pub(crate) fn take_piece(&mut self, now: Instant) -> Bytes {
-        while self.spans.len() > 1 && self.spans[1].start <= self.delivered {
-            self.spans.pop_front();
+        let pos = self.delivered;
+        if pos >= self.switch_at {
+            self.switch_plan();
         }
-        let span = &mut self.spans[0];
-        let mut limit = span
+        let limit = self
+            .span
             .cursor
-            .limit(self.delivered - span.start)
-            .unwrap_or(u64::MAX);
-        let per_write = span.per_write;
-        if let Some(next) = self.spans.get(1) {
-            limit = limit.min(next.start - self.delivered);
-        }
-        let head_len = self.segs[0].data.len() as u64;
+            .limit(pos - self.span.start)
+            .unwrap_or(u64::MAX)
+            .min(self.switch_at - pos);
+        let Some(head) = self.segs.front_mut() else {
+            return Bytes::new();
+        };
+        let head_len = head.data.len() as u64;
         let piece = if limit < head_len {
             // `limit < head_len <= usize::MAX`, so the cast is exact.
-            self.segs[0].data.split_to(limit as usize)
-        } else if limit == head_len || per_write || !self.next_ready(now) {
+            head.data.split_to(limit as usize)
+        } else if limit == head_len || self.span.per_write || !self.next_ready(now) {
             self.segs.pop_front().map(|s| s.data).unwrap_or_default()
         } else {
             self.join(limit, now)
@@ -210,6 +253,17 @@ impl Wire {
         self.delivered += piece.len() as u64;
         self.buffered -= piece.len();
         piece
+    }
+
+    /// The bytes at `delivered` fall under a plan chosen later: make it the current one.
+    #[cold]
+    fn switch_plan(&mut self) {
+        while self.later.front().is_some_and(|s| s.start <= self.delivered) {
+            if let Some(span) = self.later.pop_front() {
+                self.span = span;
+            }
+        }
+        self.switch_at = self.later.front().map_or(u64::MAX, |s| s.start);
     }
 
     fn next_ready(&self, now: Instant) -> bool {
