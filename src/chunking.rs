@@ -456,7 +456,24 @@ impl Cursor {
     /// from `pos` to the first planned cut strictly after it, or `None` when
     /// no cut lies ahead. Always at least 1 when `Some`. Calls must come with
     /// non-decreasing `pos`; `pos` may jump over any number of cuts.
+    #[inline(always)]
     pub(crate) fn limit(&mut self, pos: u64) -> Option<u64> {
+        match &self.plan {
+            Plan::Whole | Plan::PerWrite => None,
+            Plan::EveryByte => Some(1),
+            // Reading on in order under `fixed`: the next cut is one piece further.
+            Plan::Fixed(_) if self.boundary > pos => Some(self.boundary - pos),
+            Plan::Fixed(n) if pos - self.boundary < *n as u64 => {
+                self.boundary = self.boundary.saturating_add(*n as u64);
+                Some(self.boundary - pos)
+            }
+            _ => self.limit_slow(pos),
+        }
+    }
+
+    /// `limit` for the plans that walk a list, draw sizes, or jump.
+    #[inline(never)]
+    fn limit_slow(&mut self, pos: u64) -> Option<u64> {
         match &self.plan {
             Plan::Whole | Plan::PerWrite => None,
             Plan::EveryByte => Some(1),

@@ -51,6 +51,7 @@ impl<'a> Transport<'a> {
     /// Write bytes to the peer. They are copied once into a [`Bytes`]; use
     /// [`write_bytes`](Self::write_bytes) to hand over a buffer without copying. Empty writes
     /// are ignored.
+    #[inline]
     pub fn write(&mut self, data: impl AsRef<[u8]>) {
         let data = data.as_ref();
         if !data.is_empty() {
@@ -60,6 +61,7 @@ impl<'a> Transport<'a> {
     }
 
     /// Write a buffer without copying it: the peer receives slices of this very buffer.
+    #[inline]
     pub fn write_bytes(&mut self, data: Bytes) {
         if !data.is_empty() {
             self.core.write(self.conn, self.end, data);

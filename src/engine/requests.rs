@@ -12,7 +12,7 @@ use crate::transport::ProducerKind;
 impl Core {
     // ----- transport requests (called through `Transport`) ---------------------------------
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write(&mut self, c: ConnId, e: End, data: Bytes) {
         let end = self.end_state(c, e);
         let plain = end.close == Close::Open

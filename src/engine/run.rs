@@ -419,7 +419,8 @@ impl Core {
             }
             None => wire.queued = false,
         }
-        if self.conns[c.index()].wires[w.index()].buffered == 0 {
+        let conn = &self.conns[c.index()];
+        if conn.wires[w.index()].buffered == 0 && conn.ends[w.index()].producer.is_some() {
             self.after_consume(c, w);
         }
         if self.recording() {

@@ -24,7 +24,7 @@ impl Core {
     }
 
     /// Apply what end `e` asked for during the callback that just returned.
-    #[inline]
+    #[inline(always)]
     pub(super) fn settle<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End) {
         let end = self.end_state(c, e);
         let quiet = end.req.is_empty()
@@ -35,7 +35,10 @@ impl Core {
         if quiet {
             // An open end that only wrote (or did nothing): only its outbound wire may need a
             // turn. Anything else — a close in progress, a producer — takes the full path.
-            return self.schedule_wire(c, e);
+            if !self.conns[c.index()].wires[e.index()].queued {
+                self.schedule_wire(c, e);
+            }
+            return;
         }
         self.settle_requests(protos, c, e);
     }

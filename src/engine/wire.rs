@@ -136,7 +136,7 @@ impl Wire {
         at
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, data: Bytes, stamp: u64, now: Instant) {
         // Writes may follow a queued FIN (they go before it), never a reset.
         debug_assert!(!data.is_empty() && !matches!(self.marker, Some((Marker::Rst, _))));
@@ -195,7 +195,7 @@ impl Wire {
     }
 
     /// When the head arrives at the receiver, if there is one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn head_ready_at(&self) -> Option<Instant> {
         match self.segs.front() {
             Some(seg) => Some(seg.ready_at),
@@ -226,7 +226,7 @@ impl Wire {
     /// The next piece: it starts at the first unreceived byte and ends at the next planned cut,
     /// at a plan switch, at the end of what has arrived, or (per-write plans) at the end of the
     /// write. The head must be ready data.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take_piece(&mut self, now: Instant) -> Bytes {
         let pos = self.delivered;
         if pos >= self.switch_at {
