@@ -381,7 +381,7 @@ impl Core {
 
     /// Run the head of the wire `w` writes. The common case — a piece for a receiver that is
     /// open and reading — is handled here in one pass; anything else goes to `exec_wire_rest`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn exec_wire<P: Protos>(
         &mut self,
         protos: &mut P,

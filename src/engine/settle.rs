@@ -206,7 +206,7 @@ impl Core {
     }
 
     /// `data_received`: the one callback of the hot path, so it has a body of its own.
-    #[inline]
+    #[inline(always)]
     pub(super) fn callback_data<P: Protos>(
         &mut self,
         protos: &mut P,

@@ -32,7 +32,11 @@ pub(crate) struct Head {
     pub(crate) kind: HeadKind,
 }
 
+/// One write on the wire. `repr(C)` with the payload first keeps the `Bytes` at offset 0, where
+/// the copies in and out of the queue read it as it was written; with the fields reordered they
+/// straddle the stores that wrote it, and the processor stalls on every piece.
 #[derive(Debug)]
+#[repr(C)]
 struct Seg {
     data: Bytes,
     ready_at: Instant,
@@ -72,7 +76,7 @@ pub(crate) struct Wire {
     pub(crate) closed: bool,
     /// Bytes written and not yet received: the writer's `buffered()`.
     pub(crate) buffered: usize,
-    written: u64,
+    /// Bytes received or discarded: the stream offset of the first byte still on the wire.
     delivered: u64,
     /// The plan cutting the bytes at `delivered`.
     span: Span,
@@ -97,7 +101,6 @@ impl Wire {
             head_stamp: 0,
             closed: false,
             buffered: 0,
-            written: 0,
             delivered: 0,
             span: Span::new(0, plan),
             later: VecDeque::new(),
@@ -111,17 +114,23 @@ impl Wire {
 
     /// Cut what is written from now on with `plan`. The switch is itself a cut.
     pub(crate) fn set_plan(&mut self, plan: &Chunking) {
-        let span = Span::new(self.written, plan);
-        if self.later.back().is_some_and(|s| s.start == self.written) {
+        let written = self.written();
+        let span = Span::new(written, plan);
+        if self.later.back().is_some_and(|s| s.start == written) {
             self.later.pop_back();
         }
-        if self.later.is_empty() && self.span.start == self.written {
+        if self.later.is_empty() && self.span.start == written {
             // Nothing was written under the current plan since it was chosen: replace it.
             self.span = span;
         } else {
             self.later.push_back(span);
         }
         self.switch_at = self.later.front().map_or(u64::MAX, |s| s.start);
+    }
+
+    /// Bytes accepted on this wire so far (received, discarded or still buffered).
+    fn written(&self) -> u64 {
+        self.delivered + self.buffered as u64
     }
 
     /// Delay what is written from now on by `latency`.
@@ -147,7 +156,6 @@ impl Wire {
             self.queued = false;
         }
         let ready_at = self.arrival(now);
-        self.written += data.len() as u64;
         self.buffered += data.len();
         self.segs.push_back(Seg { data, ready_at });
     }
@@ -174,7 +182,7 @@ impl Wire {
         self.segs.clear();
         self.marker = None;
         self.buffered = 0;
-        self.delivered = self.written;
+        self.delivered += dropped as u64;
         self.queued = false;
         dropped
     }
@@ -404,6 +412,6 @@ mod tests {
         let mut w = wire(Chunking::whole());
         w.push(Bytes::from_static(b"xyz"), 1, Instant::ZERO);
         assert_eq!(w.clear(), 3);
-        assert_eq!((w.buffered, w.written), (0, 3));
+        assert_eq!((w.buffered, w.written()), (0, 3));
     }
 }
