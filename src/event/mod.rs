@@ -20,6 +20,7 @@ mod store;
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -326,13 +327,17 @@ impl fmt::Debug for Record {
 
 /// The ordered record of everything that happened in one simulation.
 ///
-/// Stored compactly while the simulation runs (16 bytes a record; a write's payload is kept
+/// Stored compactly while the simulation runs (8 bytes a record; a write's payload is kept
 /// once, as the `Bytes` that was written, and a received piece as a length into it); the
 /// [`Record`]s are built on first access and cached until the next event.
+///
+/// When a log is dropped, the memory of its storage is kept for the next log built on the same
+/// thread, up to 32 MiB for the records and 32 MiB for the write handles; it is freed when the
+/// thread ends (under `cargo test`, when the test returns).
 #[derive(Clone, Default)]
 pub struct EventLog {
     store: store::Store,
-    cache: OnceLock<Vec<Record>>,
+    cache: Cache,
     labels: Vec<[String; 2]>,
     /// Per connection, per writing end: the current chunking and latency (the header).
     directions: Vec<[(Chunking, Duration); 2]>,
@@ -340,18 +345,11 @@ pub struct EventLog {
 }
 
 impl EventLog {
-    #[inline]
-    fn invalidate(&mut self) {
-        if self.cache.get_mut().is_some() {
-            self.cache = OnceLock::new();
-        }
-    }
-
     /// Record an event (any kind; `Received` must go through [`received`](Self::received)).
     pub(crate) fn push(&mut self, step: u64, time: Instant, conn: ConnId, end: End, event: Event) {
         debug_assert!(!matches!(event, Event::Received(_)));
-        self.invalidate();
         self.store.push(step, time, conn, end, event);
+        self.cache.invalidate();
     }
 
     /// Record that `end` received the next `len` bytes its peer wrote.
@@ -364,15 +362,15 @@ impl EventLog {
         end: End,
         len: usize,
     ) {
-        self.invalidate();
         self.store.received(step, time, conn, end, len);
+        self.cache.invalidate();
     }
 
     /// Record that `end` wrote `data` (accepted by the transport).
     #[inline]
     pub(crate) fn wrote(&mut self, step: u64, time: Instant, conn: ConnId, end: End, data: &Bytes) {
-        self.invalidate();
         self.store.wrote(step, time, conn, end, data);
+        self.cache.invalidate();
     }
 
     pub(crate) fn add_conn(&mut self, labels: [String; 2], directions: [(Chunking, Duration); 2]) {
@@ -498,6 +496,56 @@ impl EventLog {
             log: self,
             tail: Some(n),
         }
+    }
+}
+
+/// The [`Record`]s built from an [`EventLog`]'s store, kept until its next event.
+///
+/// Every event invalidates the cache, so the test must cost no call: `built` is a plain flag
+/// read through `&mut`, where asking the `OnceLock` itself can be an out-of-line call into
+/// `std` (the compiler does not always inline `OnceLock::get_mut`).
+#[derive(Default)]
+struct Cache {
+    records: OnceLock<Vec<Record>>,
+    /// Whether `records` is set: `get_or_init` sets it right after building them and `clear`
+    /// resets both, so it is exact whenever the cache is borrowed mutably.
+    built: AtomicBool,
+}
+
+impl Cache {
+    /// The cached records, built by `build` if there are none.
+    fn get_or_init(&self, build: impl FnOnce() -> Vec<Record>) -> &[Record] {
+        let records = self.records.get_or_init(build);
+        if !self.built.load(Ordering::Relaxed) {
+            self.built.store(true, Ordering::Relaxed);
+        }
+        records
+    }
+
+    /// Forget the records, if any: one inlined test; the drop is out of line.
+    #[inline(always)]
+    fn invalidate(&mut self) {
+        if *self.built.get_mut() {
+            self.clear();
+        }
+    }
+
+    /// The rare part of [`invalidate`](Self::invalidate).
+    #[cold]
+    #[inline(never)]
+    fn clear(&mut self) {
+        self.records = OnceLock::new();
+        *self.built.get_mut() = false;
+    }
+}
+
+impl Clone for Cache {
+    fn clone(&self) -> Self {
+        let records = self.records.clone();
+        // From the copy itself, not from `built`: a `records` call on another thread may have
+        // set the records and not yet the flag.
+        let built = AtomicBool::new(records.get().is_some());
+        Self { records, built }
     }
 }
 
@@ -749,6 +797,28 @@ mod tests {
         assert!(text.contains("lost: done"), "{text}");
         let tail = sample().transcript_tail(2).to_string();
         assert!(tail.contains("7 earlier events not shown"), "{tail}");
+    }
+
+    #[test]
+    fn records_are_rebuilt_after_each_event_in_a_log_and_its_clone() {
+        let mut log = sample();
+        assert_eq!(log.records().len(), 9);
+        let mut copy = log.clone();
+        let c = Bytes::from_static(b"c");
+        copy.wrote(7, Instant::ZERO, ConnId(0), End::Client, &c);
+        assert_eq!(
+            copy.records().len(),
+            10,
+            "a clone made with its records built rebuilds them after an event"
+        );
+        assert_eq!(copy.records()[9].event, Event::Wrote(c.clone()));
+        copy.received(8, Instant::ZERO, ConnId(0), End::Server, 1);
+        assert_eq!(copy.records().len(), 11);
+        assert_eq!(copy.records()[10].event, Event::Received(c));
+        assert_eq!(log.records().len(), 9, "the original keeps its own records");
+        log.push(7, Instant::ZERO, ConnId(0), End::Client, Event::Paused);
+        assert_eq!(log.records().len(), 10);
+        assert_eq!(log.records()[9].event, Event::Paused);
     }
 
     #[test]
