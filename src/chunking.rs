@@ -1016,6 +1016,30 @@ mod tests {
     }
 
     #[test]
+    fn fixed_cursor_agrees_with_the_modulo_for_any_walk() {
+        // The cursor tracks the next multiple instead of dividing: check it against
+        // `n - pos % n` over walks that step by one, by pieces, and jump (seeded).
+        let mut rng = SplitMix64::new(11);
+        for n in [1usize, 2, 3, 7, 64, 4096] {
+            for walk in 0..20 {
+                let mut cursor = C::fixed(n).cursor();
+                let mut pos = 0u64;
+                for _ in 0..200 {
+                    let want = n as u64 - pos % n as u64;
+                    assert_eq!(cursor.limit(pos), Some(want), "fixed({n}) at {pos}");
+                    // Repeating a position is allowed and changes nothing.
+                    assert_eq!(cursor.limit(pos), Some(want), "fixed({n}) again at {pos}");
+                    pos += match walk % 3 {
+                        0 => 1,
+                        1 => want,
+                        _ => rng.size(3 * n as u64),
+                    };
+                }
+            }
+        }
+    }
+
+    #[test]
     fn cursor_limits_with_jumping_positions() {
         assert_eq!(limits(&C::whole(), &[0, 1 << 40]), [None, None]);
         assert_eq!(limits(&C::per_write(), &[3]), [None]);

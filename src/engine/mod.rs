@@ -81,7 +81,10 @@ impl Task {
             Self::Notify(c, e) => (2, ce(c, e)),
             Self::Resume(c, e) => (3, ce(c, e)),
             // Timer ids count up from 0 one per `call_later`: they never reach 2^61.
-            Self::Timer(id) => (4, id & ((1 << Self::KIND_SHIFT) - 1)),
+            Self::Timer(id) => {
+                debug_assert!(id < 1 << Self::KIND_SHIFT, "timer id {id} out of range");
+                (4, id & ((1 << Self::KIND_SHIFT) - 1))
+            }
             Self::Connect(c) => (5, u64::from(c.0)),
             Self::ConnectTimeout(c) => (6, u64::from(c.0)),
         };
@@ -615,13 +618,19 @@ mod tests {
             next += 1;
         }
         for _ in 0..100_000 {
-            let (s, _) = q.pop().unwrap_or_else(|| unreachable!("two entries are live"));
+            let (s, _) = q
+                .pop()
+                .unwrap_or_else(|| unreachable!("two entries are live"));
             assert_eq!(s, popped, "pops come out in stamp order");
             popped += 1;
             q.push(next, task(0));
             next += 1;
         }
-        assert!(q.fifo.len() <= 2 * 1024 + 2, "front not dropped: {}", q.fifo.len());
+        assert!(
+            q.fifo.len() <= 2 * 1024 + 2,
+            "front not dropped: {}",
+            q.fifo.len()
+        );
         assert!(q.heap.is_empty());
     }
 }

@@ -432,13 +432,7 @@ impl Core {
 
     /// Every other head: data to discard or to a receiver not reading, a FIN, a reset.
     #[inline(never)]
-    fn exec_wire_rest<P: Protos>(
-        &mut self,
-        protos: &mut P,
-        stamp: u64,
-        c: ConnId,
-        w: End,
-    ) -> bool {
+    fn exec_wire_rest<P: Protos>(&mut self, protos: &mut P, stamp: u64, c: ConnId, w: End) -> bool {
         let now = self.now;
         let r = w.peer();
         let conn = &mut self.conns[c.index()];

@@ -266,7 +266,11 @@ impl Wire {
     /// The bytes at `delivered` fall under a plan chosen later: make it the current one.
     #[cold]
     fn switch_plan(&mut self) {
-        while self.later.front().is_some_and(|s| s.start <= self.delivered) {
+        while self
+            .later
+            .front()
+            .is_some_and(|s| s.start <= self.delivered)
+        {
             if let Some(span) = self.later.pop_front() {
                 self.span = span;
             }
@@ -368,6 +372,31 @@ mod tests {
             drain(&mut w),
             [b"abc".to_vec(), b"d".to_vec(), b"e".to_vec()]
         );
+    }
+
+    #[test]
+    fn plan_switches_queue_up_and_the_last_one_at_an_offset_wins() {
+        let mut w = wire(Chunking::every_byte());
+        // Two switches before anything is written: only the last one counts.
+        w.set_plan(&Chunking::whole());
+        w.set_plan(&Chunking::fixed(2));
+        w.push(Bytes::from_static(b"abcde"), 1, Instant::ZERO);
+        // Switches at offsets 5 and 7, the one at 7 replaced by a later choice.
+        w.set_plan(&Chunking::whole());
+        w.push(Bytes::from_static(b"fg"), 2, Instant::ZERO);
+        w.set_plan(&Chunking::every_byte());
+        w.set_plan(&Chunking::fixed(3));
+        w.push(Bytes::from_static(b"hijklmn"), 3, Instant::ZERO);
+        // Read part of the first write, then switch again: the switch applies to what is
+        // written from then on only.
+        assert_eq!(w.take_piece(Instant::ZERO).to_vec(), b"ab");
+        w.set_plan(&Chunking::every_byte());
+        w.push(Bytes::from_static(b"op"), 4, Instant::ZERO);
+        let rest = drain(&mut w);
+        let want: [&[u8]; 8] = [b"cd", b"e", b"fg", b"hij", b"klm", b"n", b"o", b"p"];
+        assert_eq!(rest, want.map(<[u8]>::to_vec));
+        assert_eq!(w.buffered, 0);
+        assert_eq!(w.written(), 16);
     }
 
     #[test]
