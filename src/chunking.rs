@@ -464,8 +464,10 @@ impl Cursor {
             // Reading on in order under `fixed`: the next cut is one piece further.
             Plan::Fixed(_) if self.boundary > pos => Some(self.boundary - pos),
             Plan::Fixed(n) if pos - self.boundary < *n as u64 => {
-                self.boundary = self.boundary.saturating_add(*n as u64);
-                Some(self.boundary - pos)
+                // No multiple of `n` past `u64::MAX`: no cut ahead, and `boundary` stays put.
+                let next = self.boundary.checked_add(*n as u64)?;
+                self.boundary = next;
+                Some(next - pos)
             }
             _ => self.limit_slow(pos),
         }
@@ -478,16 +480,13 @@ impl Cursor {
             Plan::Whole | Plan::PerWrite => None,
             Plan::EveryByte => Some(1),
             Plan::Fixed(n) => {
-                // `boundary` is the first multiple of `n` after the last `pos`: reading on in
-                // order moves it by one piece, with no division (a 64-bit `%` per piece costs
-                // more than the rest of the lookup).
+                // `boundary` is always a multiple of `n`: the first one after the last `pos`.
+                // Reading on in order moves it by one piece (in `limit`), with no division: a
+                // 64-bit `%` per piece costs more than the rest of the lookup. A jump lands here.
                 let n = *n as u64;
                 if self.boundary <= pos {
-                    self.boundary = if pos - self.boundary < n {
-                        self.boundary.saturating_add(n)
-                    } else {
-                        (pos / n).saturating_add(1).saturating_mul(n)
-                    };
+                    // No multiple of `n` past `u64::MAX`: no cut ahead.
+                    self.boundary = (pos / n).checked_add(1)?.checked_mul(n)?;
                 }
                 Some(self.boundary - pos)
             }
@@ -1037,6 +1036,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn fixed_cursor_has_no_cut_past_the_last_multiple() {
+        // Positions near `u64::MAX` are not reachable through the engine, but the cursor must
+        // not invent a cut there (or a limit of 0).
+        let mut cursor = C::fixed(usize::MAX).cursor();
+        assert_eq!(
+            cursor.limit(u64::MAX - 1),
+            Some(1),
+            "u64::MAX is a multiple"
+        );
+        assert_eq!(cursor.limit(u64::MAX), None, "and the last one");
+        let n = (1u64 << 63) + 1;
+        let mut cursor = C::fixed(n as usize).cursor();
+        assert_eq!(cursor.limit(n - 1), Some(1));
+        assert_eq!(cursor.limit(n), None, "2n is past u64::MAX");
+        assert_eq!(cursor.limit(n + 5), None);
+        // A jump over many pieces is exact.
+        let mut cursor = C::fixed(1 << 40).cursor();
+        assert_eq!(cursor.limit(5 << 40), Some(1 << 40));
     }
 
     #[test]
