@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{ClockEntry, Close, Core, LiveTimer, Producer, TimerKind, WriteHalf};
+use super::{ClockEntry, Close, Core, LiveTimer, Producer, TimerKind, WriteHalf, field_by_field};
 use crate::clock::TimerId;
 use crate::event::{ConnId, End, Event, Misuse, Reason};
 use crate::transport::ProducerKind;
@@ -22,6 +22,7 @@ impl Core {
         if !plain {
             return self.write_with_care(c, e, data);
         }
+        let data = field_by_field(data);
         if self.recording() {
             self.log.wrote(self.step, self.now, c, e, &data);
         }

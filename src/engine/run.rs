@@ -1,5 +1,7 @@
 //! Scheduling and stepping: the ready queue, the clock, and running one task.
 
+use bytes::Bytes;
+
 use super::wire::{HeadKind, Marker};
 use super::{Callback, ClockEntry, Close, Core, Protos, Task, TimerKind, WriteHalf};
 use crate::clock::{Instant, TimerId};
@@ -406,7 +408,9 @@ impl Core {
         self.step += 1;
         let next = self.stamp;
         self.stamp += 1;
-        let piece = wire.take_piece(now);
+        // In an `Option` from the start: see `callback_data`.
+        let mut piece = Some(wire.take_piece(now));
+        let len = piece.as_ref().map_or(0, Bytes::len);
         // The rest of the wire becomes ready now, before the receiver runs: what the receiver
         // writes in reply comes after it. The receiver still takes what has arrived, so the
         // rest is requeued without re-checking it.
@@ -424,9 +428,9 @@ impl Core {
             self.after_consume(c, w);
         }
         if self.recording() {
-            self.log.received(self.step, now, c, r, piece.len());
+            self.log.received(self.step, now, c, r, len);
         }
-        self.callback_data(protos, c, r, piece);
+        self.callback_data(protos, c, r, &mut piece);
         true
     }
 

@@ -206,17 +206,26 @@ impl Core {
     }
 
     /// `data_received`: the one callback of the hot path, so it has a body of its own.
+    ///
+    /// The piece comes in an `Option`, taken inside the call. A piece is a `Bytes` that
+    /// `bytes` has just built field by field. Captured by value, it is copied into the
+    /// closure in 16-byte halves, and each half waits for the field stores under it to reach
+    /// the cache (a failed store-to-load forward). Taken out of the `Option`, it is moved field
+    /// by field, and nothing waits. This is about 2 ns a piece, a tenth of the step, at 1-byte
+    /// pieces (`bench/`, W1).
     #[inline(always)]
     pub(super) fn callback_data<P: Protos>(
         &mut self,
         protos: &mut P,
         c: ConnId,
         e: End,
-        data: Bytes,
+        data: &mut Option<Bytes>,
     ) {
         let proto = protos.get(c, e);
         let mut tx = Transport::new(self, c, e);
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| proto.data_received(data, &mut tx)));
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            proto.data_received(data.take().unwrap_or_default(), &mut tx);
+        }));
         if let Err(payload) = outcome {
             self.callback_panicked(c, e, "data_received", payload.as_ref());
         }

@@ -22,6 +22,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::{ConnId, End, Event, Record};
 use crate::clock::Instant;
+use crate::engine::field_by_field;
 use crate::transport::ProducerKind;
 
 /// What a [`Rec`] stands for: an event, or a marker that updates the decoder's state.
@@ -412,7 +413,7 @@ impl Store {
     #[inline]
     pub(super) fn wrote(&mut self, step: u64, time: Instant, conn: ConnId, end: End, data: &Bytes) {
         if let Some(streams) = self.streams.get_mut(conn.index()) {
-            streams[end.index()].push(data.clone());
+            streams[end.index()].push(field_by_field(data.clone()));
         }
         self.rec(step, time, conn, end, Kind::Wrote, 0);
     }
