@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{ClockEntry, Close, Core, LiveTimer, Producer, TimerKind, WriteHalf, field_by_field};
+use super::{ClockEntry, Close, Core, LiveTimer, Producer, TimerKind, field_by_field};
 use crate::clock::TimerId;
 use crate::event::{ConnId, End, Event, Misuse, Reason};
 use crate::transport::ProducerKind;
@@ -15,13 +15,10 @@ impl Core {
     #[inline(always)]
     pub(crate) fn write(&mut self, c: ConnId, e: End, data: Bytes) {
         let end = self.end_state(c, e);
-        let plain = end.close == Close::Open
-            && end.write_half == WriteHalf::Open
-            && end.lost.is_none()
-            && end.req.is_empty();
-        if !plain {
+        if !end.plain {
             return self.write_with_care(c, e, data);
         }
+        debug_assert!(end.is_plain(), "a stale `plain` at {c} {e:?}");
         let data = field_by_field(data);
         if self.recording() {
             self.log.wrote(self.step, self.now, c, e, &data);
@@ -59,6 +56,7 @@ impl Core {
         let end = self.end_mut(c, e);
         if end.lost.is_none() && !end.is_closing() {
             end.req.lose = true;
+            end.plain = false;
             self.record(c, e, Event::CloseRequested);
         }
     }
@@ -68,6 +66,7 @@ impl Core {
         let done = matches!(end.close, Close::Abort | Close::Failed) || end.req.fail.is_some();
         if end.lost.is_none() && !done && !end.req.abort {
             end.req.abort = true;
+            end.plain = false;
             self.record(c, e, Event::AbortRequested);
         }
     }
@@ -76,6 +75,7 @@ impl Core {
         let end = self.end_mut(c, e);
         if end.lost.is_none() && !end.is_closing() && !end.write_shut() {
             end.req.lose_write = true;
+            end.plain = false;
             self.record(c, e, Event::HalfCloseRequested);
         }
     }
@@ -84,6 +84,7 @@ impl Core {
         let end = self.end_mut(c, e);
         if end.lost.is_none() && end.req.fail.is_none() {
             end.req.fail = Some(reason);
+            end.plain = false;
         }
     }
 
@@ -120,6 +121,7 @@ impl Core {
             paused: false,
         });
         end.req.new_pull = kind == ProducerKind::Pull;
+        end.plain = false;
         self.record(c, e, Event::ProducerRegistered(kind));
     }
 

@@ -115,6 +115,7 @@ impl Core {
         if end.lost.is_none() {
             if end.write_half == WriteHalf::FinQueued {
                 end.write_half = WriteHalf::FinConsumed;
+                end.plain = false;
             }
             end.notify_stamp = Some(stamp);
             self.ready.push(stamp, Task::Notify(c, e));
@@ -306,6 +307,7 @@ impl Core {
                 let state = (end.close, end.write_half);
                 if state.1 == WriteHalf::FinConsumed && state.0 == Close::Open {
                     end.write_half = WriteHalf::Closed;
+                    end.plain = false;
                 }
                 self.step += 1;
                 match state {

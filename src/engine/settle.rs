@@ -27,12 +27,8 @@ impl Core {
     #[inline(always)]
     pub(super) fn settle<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End) {
         let end = self.end_state(c, e);
-        let quiet = end.req.is_empty()
-            && end.producer.is_none()
-            && end.lost.is_none()
-            && end.close == Close::Open
-            && end.write_half == WriteHalf::Open;
-        if quiet {
+        if end.plain && end.producer.is_none() {
+            debug_assert!(end.is_plain(), "a stale `plain` at {c} {e:?}");
             // An open end that only wrote (or did nothing): only its outbound wire may need a
             // turn. Anything else — a close in progress, a producer — takes the full path.
             if !self.conns[c.index()].wires[e.index()].queued {
@@ -41,6 +37,8 @@ impl Core {
             return;
         }
         self.settle_requests(protos, c, e);
+        let end = self.end_mut(c, e);
+        end.plain = end.is_plain();
     }
 
     pub(super) fn settle_requests<P: Protos>(&mut self, protos: &mut P, c: ConnId, e: End) {
@@ -65,6 +63,7 @@ impl Core {
         }
         if req.lose {
             end.close = Close::Lose;
+            end.plain = false;
             if matches!(end.write_half, WriteHalf::FinConsumed | WriteHalf::Closed) {
                 self.arm_notify(c, e);
             }
@@ -73,6 +72,7 @@ impl Core {
         let end = self.end_mut(c, e);
         if req.lose_write && end.write_half == WriteHalf::Open {
             end.write_half = WriteHalf::Requested;
+            end.plain = false;
             end.half_close = true;
         }
         // A push producer over the high-water mark is paused before the EOF is considered: in
@@ -96,6 +96,7 @@ impl Core {
             let end = &mut conn.ends[e.index()];
             if matches!(end.write_half, WriteHalf::Open | WriteHalf::Requested) {
                 end.write_half = WriteHalf::FinQueued;
+                end.plain = false;
             }
         }
         if new_pull {
@@ -117,6 +118,7 @@ impl Core {
         let conn = &mut self.conns[c.index()];
         let end = &mut conn.ends[e.index()];
         end.close = Close::Abort;
+        end.plain = false;
         end.notify_stamp = None;
         end.resume_stamp = None;
         let wire = &mut conn.wires[e.index()];
@@ -137,6 +139,7 @@ impl Core {
         let now = self.now;
         let conn = &mut self.conns[c.index()];
         conn.ends[e.index()].close = Close::Failed;
+        conn.ends[e.index()].plain = false;
         let wire = &mut conn.wires[e.index()];
         if !wire.closed {
             wire.push_marker(Marker::Fin, stamp, now);
@@ -148,7 +151,9 @@ impl Core {
     /// A connection attempt failed: the connecting end hears `connection_lost(reason)` (it never
     /// had `connection_made`); there is no accepting end.
     pub(super) fn fail_attempt<P: Protos>(&mut self, protos: &mut P, c: ConnId, reason: Reason) {
-        self.end_mut(c, End::Server).lost = Some(reason.clone());
+        let server = self.end_mut(c, End::Server);
+        server.lost = Some(reason.clone());
+        server.plain = false;
         for w in [End::Client, End::Server] {
             self.conns[c.index()].wires[w.index()].clear();
         }
@@ -163,6 +168,7 @@ impl Core {
             return;
         }
         end.lost = Some(reason.clone());
+        end.plain = false;
         end.notify_stamp = None;
         end.resume_stamp = None;
         end.req = Requests::default();
