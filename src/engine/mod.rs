@@ -175,7 +175,8 @@ pub(crate) struct EndState {
     half_close: bool,
     req: Requests,
     /// [`is_plain`](Self::is_plain), cached for the hot path (a write, and `settle` after a
-    /// callback), where testing it field by field cost about 2 ns a piece.
+    /// callback). Testing the fields there made the write path too big for the compiler to
+    /// inline the log and the wire's queue into it, which cost about 2 ns a piece.
     ///
     /// It may be `false` while the end is plain: then the hot path takes the slow path, which
     /// gives the same result. It is never `true` while the end is not: every change to
@@ -572,9 +573,9 @@ impl Core {
 /// the compiler, two 16-byte loads, and each waits for the field stores under it to reach the
 /// cache: the processor cannot forward them (a failed store-to-load forward, some ten cycles
 /// each). Choosing between two values makes the compiler move the handle field by field
-/// instead, and those loads are forwarded. The hot path passes a fresh piece, or a fresh clone
-/// of a write, through here before storing it. At 1-byte pieces (`bench/`, W1) this took about
-/// 3 ns a piece off with recording, a tenth of the step.
+/// instead, and those loads are forwarded. `Core::write` passes each written handle through
+/// here before queueing it, and the log its clone of it before keeping it. At 1-byte pieces
+/// (`bench/`, W1) this took about 3 ns a piece off with recording, a tenth of the step.
 ///
 /// Only non-empty handles come here (empty writes are ignored before), so the first arm never
 /// runs; were it to, an empty `Bytes` is replaced by another empty one.
