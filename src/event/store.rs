@@ -145,6 +145,11 @@ impl<T: Pooled> Chunked<T> {
         let n = Self::CHUNK_BYTES / size_of::<T>();
         if n == 0 { 1 } else { n }
     };
+    /// The first chunk's first capacity: 1 KiB of entries.
+    const FIRST: usize = {
+        let n = 1024 / size_of::<T>();
+        if n == 0 { 1 } else { n }
+    };
     /// How many spare chunks the pool of `T` keeps.
     const POOL_CHUNKS: usize = POOL_BYTES / Self::CHUNK_BYTES;
 
@@ -176,6 +181,10 @@ impl<T: Pooled> Chunked<T> {
     #[cold]
     #[inline(never)]
     fn push_slow(&mut self, item: T) {
+        if self.tail.capacity() == 0 {
+            // The first push: room for a short log at once, rather than growing from 4.
+            self.tail.reserve_exact(Self::FIRST);
+        }
         if self.tail.len() < Self::PER_CHUNK {
             self.tail.push(item);
             return;
