@@ -277,9 +277,9 @@ struct LiveTimer {
     end: End,
 }
 
+/// A callback other than `data_received`, which has a path of its own (`callback_data`).
 enum Callback {
     Made,
-    Data(Bytes),
     ReadLost,
     WriteLost,
     Timer(TimerId),
@@ -291,7 +291,6 @@ impl Callback {
     fn name(&self) -> &'static str {
         match self {
             Self::Made => "connection_made",
-            Self::Data(_) => "data_received",
             Self::ReadLost => "read_connection_lost",
             Self::WriteLost => "write_connection_lost",
             Self::Timer(_) => "timer_fired",

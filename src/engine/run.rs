@@ -150,6 +150,8 @@ impl Core {
     fn step_fifo<P: Protos>(&mut self, protos: &mut P) -> bool {
         while let Some((stamp, task)) = self.ready.pop() {
             self.nested = 0;
+            // A wire's head, almost every step, goes straight to `exec_wire` (inlined here);
+            // `exec` would route it there too, through a call.
             let ran = match task {
                 Task::Wire(c, w) => self.exec_wire(protos, stamp, c, w),
                 _ => self.exec(protos, stamp, task),
@@ -192,7 +194,8 @@ impl Core {
         ran
     }
 
-    /// Whether a queued task is current: exactly the checks `exec` makes before it runs one.
+    /// Whether a queued task is current. `exec` runs a task only when this holds; for a wire's
+    /// head, `exec_wire` makes the same checks on its fast path.
     pub(super) fn is_valid(&self, stamp: u64, task: Task) -> bool {
         match task {
             Task::Made(c, e) => {
@@ -282,27 +285,29 @@ impl Core {
         );
     }
 
+    /// Run a task if it is still current (`is_valid`), else drop it (`retire`). A wire's head
+    /// goes to `exec_wire`, which makes the same checks on its own fast path.
     #[inline]
     pub(super) fn exec<P: Protos>(&mut self, protos: &mut P, stamp: u64, task: Task) -> bool {
+        if let Task::Wire(c, w) = task {
+            return self.exec_wire(protos, stamp, c, w);
+        }
+        if !self.is_valid(stamp, task) {
+            self.retire(stamp, task);
+            return false;
+        }
         match task {
             Task::Made(c, e) => {
-                let end = self.end_mut(c, e);
-                if end.made || end.lost.is_some() {
-                    return false;
-                }
-                end.made = true;
+                self.end_mut(c, e).made = true;
                 self.step += 1;
                 self.record(c, e, Event::Connected);
                 self.callback(protos, c, e, Callback::Made);
                 self.schedule_wire(c, e.peer());
                 true
             }
-            Task::Wire(c, w) => self.exec_wire(protos, stamp, c, w),
+            Task::Wire(..) => unreachable!("a wire's head runs in exec_wire"),
             Task::Notify(c, e) => {
                 let end = self.end_mut(c, e);
-                if end.notify_stamp != Some(stamp) || end.lost.is_some() {
-                    return false;
-                }
                 end.notify_stamp = None;
                 let state = (end.close, end.write_half);
                 if state.1 == WriteHalf::FinConsumed && state.0 == Close::Open {
@@ -322,17 +327,10 @@ impl Core {
                 true
             }
             Task::Resume(c, e) => {
+                // Valid only while the buffer is still drained: if the protocol wrote
+                // meanwhile, the next drain re-arms it.
                 let end = self.end_mut(c, e);
-                if end.resume_stamp != Some(stamp) || end.lost.is_some() {
-                    return false;
-                }
                 end.resume_stamp = None;
-                // A resume is due only while the buffer is still drained; if the protocol
-                // wrote meanwhile, the next drain re-arms it.
-                if self.conns[c.index()].wires[e.index()].buffered != 0 {
-                    return false;
-                }
-                let end = self.end_mut(c, e);
                 let Some(p) = end.producer.as_mut() else {
                     return false;
                 };
@@ -343,9 +341,6 @@ impl Core {
                 true
             }
             Task::Connect(c) => {
-                if !self.conn(c).connecting {
-                    return false;
-                }
                 self.conn_mut(c).connecting = false;
                 self.step += 1;
                 let addr = self.end_state(c, End::Server).addr;
@@ -362,9 +357,6 @@ impl Core {
                 true
             }
             Task::ConnectTimeout(c) => {
-                if !self.conn(c).connecting {
-                    return false;
-                }
                 self.conn_mut(c).connecting = false;
                 self.step += 1;
                 self.fail_attempt(protos, c, Reason::TimedOut);
@@ -462,30 +454,10 @@ impl Core {
                 self.schedule_wire(c, w);
             }
             HeadKind::Data => {
-                if !reads {
-                    return false;
-                }
-                self.step += 1;
-                let stamp = self.next_stamp();
-                let wire = &mut self.conns[c.index()].wires[w.index()];
-                let piece = wire.take_piece(now);
-                // The rest of the wire becomes ready now, before the receiver runs: what the
-                // receiver writes in reply comes after it. The receiver still takes what has
-                // arrived, so requeue the rest without re-checking it.
-                wire.restamp(stamp);
-                match wire.head() {
-                    Some(h) if h.ready_at <= now => {
-                        wire.queued = true;
-                        self.ready.push(h.stamp, Task::Wire(c, w));
-                    }
-                    Some(_) => self.schedule_wire(c, w),
-                    None => {}
-                }
-                self.after_consume(c, w);
-                if self.recording() {
-                    self.log.received(self.step, self.now, c, r, piece.len());
-                }
-                self.callback(protos, c, r, Callback::Data(piece));
+                // A receiver that reads takes its piece in `exec_wire`; this one is not made
+                // yet or paused, and the wire waits until it reads.
+                debug_assert!(!reads, "a piece for a reader reached exec_wire_rest");
+                return false;
             }
             HeadKind::End(Marker::Fin) => {
                 if !discard && !reads {

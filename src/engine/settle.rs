@@ -197,7 +197,6 @@ impl Core {
         let mut tx = Transport::new(self, c, e);
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| match cb {
             Callback::Made => proto.connection_made(&mut tx),
-            Callback::Data(data) => proto.data_received(data, &mut tx),
             Callback::ReadLost => proto.read_connection_lost(&mut tx),
             Callback::WriteLost => proto.write_connection_lost(&mut tx),
             Callback::Timer(id) => proto.timer_fired(id, &mut tx),
