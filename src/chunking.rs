@@ -657,7 +657,8 @@ impl Iterator for EveryFixed {
 
 impl FusedIterator for EveryFixed {}
 
-fn write_list(f: &mut fmt::Formatter<'_>, values: &[usize]) -> fmt::Result {
+/// Writes `[a, b, c]`: the list literal of a plan, and of a schedule's choices.
+pub(crate) fn write_list<T: fmt::Display>(f: &mut fmt::Formatter<'_>, values: &[T]) -> fmt::Result {
     f.write_str("[")?;
     for (i, v) in values.iter().enumerate() {
         if i > 0 {

@@ -121,14 +121,9 @@ impl fmt::Display for Schedule {
             Kind::Fifo => f.write_str("Schedule::fifo()"),
             Kind::Seeded(seed) => write!(f, "Schedule::seeded({seed})"),
             Kind::Choices(list) => {
-                f.write_str("Schedule::choices([")?;
-                for (i, c) in list.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{c}")?;
-                }
-                f.write_str("])")
+                f.write_str("Schedule::choices(")?;
+                crate::chunking::write_list(f, list)?;
+                f.write_str(")")
             }
         }
     }

@@ -23,7 +23,6 @@ use bytes::{Bytes, BytesMut};
 use super::{ConnId, End, Event, Record};
 use crate::clock::Instant;
 use crate::engine::field_by_field;
-use crate::transport::ProducerKind;
 
 /// What a [`Rec`] stands for: an event, or a marker that updates the decoder's state.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -34,7 +33,8 @@ enum Kind {
     ReceivedLong,
     /// The end's next write in its direction's history.
     Wrote,
-    /// Any event with a payload of its own; `arg` indexes `extras`.
+    /// Any other event (closes, producers, notes, misuse…); `arg` indexes `extras`. They are
+    /// a handful per connection, so they are kept as they are.
     Extra,
     /// Marker: time changed to `times[arg]`.
     Time,
@@ -44,21 +44,6 @@ enum Kind {
     StepLow,
     /// Marker: the high 32 bits of the step changed to `arg`.
     StepHigh,
-    // The events without a payload, one kind each.
-    Connected,
-    CloseRequested,
-    AbortRequested,
-    HalfCloseRequested,
-    ReadClosed,
-    WriteClosed,
-    Paused,
-    Resumed,
-    PushRegistered,
-    PullRegistered,
-    ProducerUnregistered,
-    ProducerPaused,
-    ProducerResumed,
-    ProducerStopped,
 }
 
 /// One stored record: 8 bytes.
@@ -429,31 +414,14 @@ impl Store {
 
     /// Record any event but `Received` (which goes through [`received`](Self::received)).
     pub(super) fn push(&mut self, step: u64, time: Instant, conn: ConnId, end: End, event: Event) {
-        let kind = match event {
-            Event::Wrote(data) => return self.wrote(step, time, conn, end, &data),
-            Event::Connected => Kind::Connected,
-            Event::CloseRequested => Kind::CloseRequested,
-            Event::AbortRequested => Kind::AbortRequested,
-            Event::HalfCloseRequested => Kind::HalfCloseRequested,
-            Event::ReadClosed => Kind::ReadClosed,
-            Event::WriteClosed => Kind::WriteClosed,
-            Event::Paused => Kind::Paused,
-            Event::Resumed => Kind::Resumed,
-            Event::ProducerRegistered(ProducerKind::Push) => Kind::PushRegistered,
-            Event::ProducerRegistered(ProducerKind::Pull) => Kind::PullRegistered,
-            Event::ProducerUnregistered => Kind::ProducerUnregistered,
-            Event::ProducerPaused => Kind::ProducerPaused,
-            Event::ProducerResumed => Kind::ProducerResumed,
-            Event::ProducerStopped => Kind::ProducerStopped,
-            // `Received` goes through `received` (the engine knows the piece is the next bytes
-            // of the stream); everything else keeps its payload as is.
-            other => {
-                let arg = index(self.extras.len());
-                self.extras.push(other);
-                return self.rec(step, time, conn, end, Kind::Extra, arg);
-            }
-        };
-        self.rec(step, time, conn, end, kind, 0);
+        // `Received` goes through `received` (the engine knows the piece is the next bytes of
+        // the stream); a write keeps its handle in the history; anything else is kept as is.
+        if let Event::Wrote(data) = event {
+            return self.wrote(step, time, conn, end, &data);
+        }
+        let arg = index(self.extras.len());
+        self.extras.push(event);
+        self.rec(step, time, conn, end, Kind::Extra, arg);
     }
 
     /// Rebuild the records, in order.
@@ -514,20 +482,6 @@ impl Store {
                     .unwrap_or(Event::Note(
                         "(missing event payload: a piecemeal bug)".into(),
                     )),
-                Kind::Connected => Event::Connected,
-                Kind::CloseRequested => Event::CloseRequested,
-                Kind::AbortRequested => Event::AbortRequested,
-                Kind::HalfCloseRequested => Event::HalfCloseRequested,
-                Kind::ReadClosed => Event::ReadClosed,
-                Kind::WriteClosed => Event::WriteClosed,
-                Kind::Paused => Event::Paused,
-                Kind::Resumed => Event::Resumed,
-                Kind::PushRegistered => Event::ProducerRegistered(ProducerKind::Push),
-                Kind::PullRegistered => Event::ProducerRegistered(ProducerKind::Pull),
-                Kind::ProducerUnregistered => Event::ProducerUnregistered,
-                Kind::ProducerPaused => Event::ProducerPaused,
-                Kind::ProducerResumed => Event::ProducerResumed,
-                Kind::ProducerStopped => Event::ProducerStopped,
             };
             step = step.wrapping_add(u64::from(r.delta));
             out.push(Record {
@@ -602,6 +556,7 @@ impl StreamCursor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::ProducerKind;
     use std::time::Duration;
 
     #[test]
