@@ -3,7 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::common::Problems;
+use super::common::Checks;
 use crate::event::Reason;
 use crate::protocol::Protocol;
 use crate::transport::Transport;
@@ -74,9 +74,7 @@ pub struct AbortingClient {
     before: Bytes,
     after: Bytes,
     received: BytesMut,
-    in_callback: bool,
-    reason: Option<Reason>,
-    problems: Problems,
+    checks: Checks,
 }
 
 impl AbortingClient {
@@ -106,9 +104,7 @@ impl AbortingClient {
             before: Bytes::from(vec![b'X'; 10_000]),
             after: Bytes::from(vec![b'Y'; 10_000]),
             received: BytesMut::new(),
-            in_callback: false,
-            reason: None,
-            problems: Problems::default(),
+            checks: Checks::default(),
         }
     }
 
@@ -116,7 +112,7 @@ impl AbortingClient {
     /// problem.
     #[must_use]
     pub fn strict(mut self) -> Self {
-        self.problems.set_strict(true);
+        self.checks.set_strict();
         self
     }
 
@@ -135,14 +131,14 @@ impl AbortingClient {
     /// Why the connection ended, once it has: [`Reason::Aborted`] when its own abort ended it.
     #[must_use]
     pub fn reason(&self) -> Option<&Reason> {
-        self.reason.as_ref()
+        self.checks.reason()
     }
 
     /// The broken expectations it noticed (a re-entrant `connection_lost`); empty when all
     /// went well.
     #[must_use]
     pub fn problems(&self) -> &[String] {
-        self.problems.list()
+        self.checks.problems()
     }
 }
 
@@ -155,22 +151,16 @@ impl Default for AbortingClient {
 impl Protocol for AbortingClient {
     fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
         self.received.extend_from_slice(&data);
-        self.in_callback = true;
+        self.checks.enter("data_received");
         tx.write_bytes(self.before.clone());
         tx.abort_connection();
         tx.write_bytes(self.after.clone());
         self.then.apply(tx);
-        self.in_callback = false;
+        self.checks.leave();
     }
 
     fn connection_lost(&mut self, reason: &Reason) {
-        if self.in_callback {
-            let label = self.log_prefix();
-            self.problems.flag(
-                &label,
-                "connection_lost was called re-entrantly, from inside data_received".into(),
-            );
-        }
-        self.reason = Some(reason.clone());
+        let label = self.log_prefix();
+        self.checks.lost(&label, reason);
     }
 }

@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::AfterAbort;
-use super::common::Problems;
+use super::common::Checks;
 use crate::event::Reason;
 use crate::protocol::Protocol;
 use crate::transport::Transport;
@@ -35,9 +35,7 @@ use crate::transport::Transport;
 pub struct AbortingServer {
     then: AfterAbort,
     received: BytesMut,
-    in_callback: bool,
-    reason: Option<Reason>,
-    problems: Problems,
+    checks: Checks,
 }
 
 impl AbortingServer {
@@ -71,7 +69,7 @@ impl AbortingServer {
     /// Panic instead of recording a problem.
     #[must_use]
     pub fn strict(mut self) -> Self {
-        self.problems.set_strict(true);
+        self.checks.set_strict();
         self
     }
 
@@ -90,33 +88,27 @@ impl AbortingServer {
     /// Why the connection ended, once it has.
     #[must_use]
     pub fn reason(&self) -> Option<&Reason> {
-        self.reason.as_ref()
+        self.checks.reason()
     }
 
     /// The broken expectations it noticed; empty when all went well.
     #[must_use]
     pub fn problems(&self) -> &[String] {
-        self.problems.list()
+        self.checks.problems()
     }
 }
 
 impl Protocol for AbortingServer {
     fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
         self.received.extend_from_slice(&data);
-        self.in_callback = true;
+        self.checks.enter("data_received");
         tx.abort_connection();
         self.then.apply(tx);
-        self.in_callback = false;
+        self.checks.leave();
     }
 
     fn connection_lost(&mut self, reason: &Reason) {
-        if self.in_callback {
-            let label = self.log_prefix();
-            self.problems.flag(
-                &label,
-                "connection_lost was called re-entrantly, from inside data_received".into(),
-            );
-        }
-        self.reason = Some(reason.clone());
+        let label = self.log_prefix();
+        self.checks.lost(&label, reason);
     }
 }

@@ -56,6 +56,13 @@ struct Seen {
     reason: Option<Reason>,
 }
 
+impl Seen {
+    fn push(&mut self, piece: Bytes) {
+        self.len += piece.len();
+        self.pieces.push(piece);
+    }
+}
+
 impl Accumulating {
     /// A protocol that only collects.
     #[must_use]
@@ -170,13 +177,13 @@ impl Protocol for Accumulating {
     }
 
     fn data_received(&mut self, data: Bytes, _tx: &mut Transport<'_>) {
-        self.seen.len += data.len();
-        self.seen.pieces.push(data.clone());
         if let Some(shared) = &self.shared {
-            let mut seen = shared.lock().unwrap_or_else(PoisonError::into_inner);
-            seen.len += data.len();
-            seen.pieces.push(data);
+            shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(data.clone());
         }
+        self.seen.push(data);
     }
 
     fn connection_lost(&mut self, reason: &Reason) {

@@ -1,21 +1,28 @@
-//! What the ready-made protocols share: `Problems` (the expectations a checking protocol found
-//! broken) and `ByteLit` (bytes as a Rust byte-string literal).
+//! What the ready-made protocols share: `Checks` (the bookkeeping of the checking protocols:
+//! why the connection ended, and the expectations found broken) and `ByteLit` (bytes as a Rust
+//! byte-string literal).
 
 use std::fmt::{self, Write as _};
 
-/// The broken expectations one protocol noticed (a re-entrant `connection_lost`, data that
-/// should never have arrived, …), in order. In strict mode the first one panics instead, with a
-/// message that names the protocol; under the default panic policy the harness attaches the
-/// transcript to that panic.
+use crate::event::Reason;
+
+/// What a checking protocol (the aborting family) keeps track of: why the connection ended,
+/// the callback it is running while it aborts, and the broken expectations it noticed (a
+/// re-entrant `connection_lost`, data that should never have arrived, …), in order. In strict
+/// mode the first problem panics instead, with a message that names the protocol; under the
+/// default panic policy the harness attaches the transcript to that panic.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Problems {
-    list: Vec<String>,
+pub(super) struct Checks {
+    reason: Option<Reason>,
+    inside: Option<&'static str>,
+    problems: Vec<String>,
     strict: bool,
 }
 
-impl Problems {
-    pub(super) fn set_strict(&mut self, strict: bool) {
-        self.strict = strict;
+impl Checks {
+    /// Panic on the first problem instead of recording it.
+    pub(super) fn set_strict(&mut self) {
+        self.strict = true;
     }
 
     /// Record a problem, or panic with it in strict mode.
@@ -24,11 +31,40 @@ impl Problems {
             !self.strict,
             "{who} (strict): {problem}; without strict() it would only be recorded in problems()"
         );
-        self.list.push(problem);
+        self.problems.push(problem);
     }
 
-    pub(super) fn list(&self) -> &[String] {
-        &self.list
+    /// The problems recorded so far.
+    pub(super) fn problems(&self) -> &[String] {
+        &self.problems
+    }
+
+    /// Why the connection ended, once [`lost`](Self::lost) was called.
+    pub(super) fn reason(&self) -> Option<&Reason> {
+        self.reason.as_ref()
+    }
+
+    /// Mark the start of `callback`, the one that aborts: a `connection_lost` that comes before
+    /// [`leave`](Self::leave) is re-entrant.
+    pub(super) fn enter(&mut self, callback: &'static str) {
+        self.inside = Some(callback);
+    }
+
+    /// Mark the end of the callback [`enter`](Self::enter)ed.
+    pub(super) fn leave(&mut self) {
+        self.inside = None;
+    }
+
+    /// For `connection_lost`: flag it if it came from inside the callback entered, then keep
+    /// `reason`.
+    pub(super) fn lost(&mut self, who: &str, reason: &Reason) {
+        if let Some(callback) = self.inside {
+            self.flag(
+                who,
+                format!("connection_lost was called re-entrantly, from inside {callback}"),
+            );
+        }
+        self.reason = Some(reason.clone());
     }
 }
 
@@ -55,12 +91,6 @@ impl fmt::Display for ByteLit<'_> {
             }
         }
         f.write_str("\"")
-    }
-}
-
-impl fmt::Debug for ByteLit<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
     }
 }
 
@@ -92,6 +122,41 @@ mod tests {
         assert_eq!(
             Short(&[b'x'; 50]).to_string(),
             format!("b\"{}\"… (50 bytes)", "x".repeat(48))
+        );
+    }
+
+    #[test]
+    fn checks_flag_a_connection_lost_from_inside_the_entered_callback() {
+        let mut checks = Checks::default();
+        checks.enter("data_received");
+        checks.leave();
+        checks.lost("P", &Reason::Done);
+        assert!(checks.problems().is_empty());
+        assert_eq!(checks.reason(), Some(&Reason::Done));
+
+        checks.enter("timer_fired");
+        checks.lost("P", &Reason::Aborted);
+        assert_eq!(
+            checks.problems(),
+            ["connection_lost was called re-entrantly, from inside timer_fired"]
+        );
+        assert_eq!(checks.reason(), Some(&Reason::Aborted));
+    }
+
+    #[test]
+    fn strict_checks_panic_with_the_label_instead_of_recording() {
+        let mut checks = Checks::default();
+        checks.set_strict();
+        checks.enter("resume_producing");
+        let payload = std::panic::catch_unwind(move || checks.lost("P", &Reason::Done))
+            .expect_err("a strict check panics");
+        let text = payload
+            .downcast_ref::<String>()
+            .expect("a formatted panic message");
+        assert_eq!(
+            text,
+            "P (strict): connection_lost was called re-entrantly, from inside resume_producing; \
+             without strict() it would only be recorded in problems()"
         );
     }
 }

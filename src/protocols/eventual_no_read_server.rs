@@ -33,7 +33,6 @@ use crate::transport::{ProducerKind, Transport};
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct EventualNoReadServer {
-    got_data: bool,
     stopped_reading: bool,
     received: Vec<u8>,
     reason: Option<Reason>,
@@ -67,9 +66,9 @@ impl EventualNoReadServer {
 
 impl Protocol for EventualNoReadServer {
     fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
+        let first = self.received.is_empty(); // pieces are never empty
         self.received.extend_from_slice(&data);
-        if !self.got_data {
-            self.got_data = true;
+        if first {
             tx.register_producer(ProducerKind::Pull);
             tx.write("hello");
         }

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::common::Problems;
+use super::common::Checks;
 use crate::event::Reason;
 use crate::protocol::Protocol;
 use crate::transport::{ProducerKind, Transport};
@@ -52,9 +52,7 @@ pub struct ProducerAborting {
     registered: bool,
     resumes: usize,
     stopped: bool,
-    in_callback: bool,
-    reason: Option<Reason>,
-    problems: Problems,
+    checks: Checks,
 }
 
 impl ProducerAborting {
@@ -67,9 +65,7 @@ impl ProducerAborting {
             registered: false,
             resumes: 0,
             stopped: false,
-            in_callback: false,
-            reason: None,
-            problems: Problems::default(),
+            checks: Checks::default(),
         }
     }
 
@@ -93,7 +89,7 @@ impl ProducerAborting {
     /// Panic instead of recording a problem.
     #[must_use]
     pub fn strict(mut self) -> Self {
-        self.problems.set_strict(true);
+        self.checks.set_strict();
         self
     }
 
@@ -112,13 +108,13 @@ impl ProducerAborting {
     /// Why the connection ended, once it has.
     #[must_use]
     pub fn reason(&self) -> Option<&Reason> {
-        self.reason.as_ref()
+        self.checks.reason()
     }
 
     /// The broken expectations it noticed; empty when all went well.
     #[must_use]
     pub fn problems(&self) -> &[String] {
-        self.problems.list()
+        self.checks.problems()
     }
 
     fn start(&mut self, tx: &mut Transport<'_>) {
@@ -149,11 +145,11 @@ impl Protocol for ProducerAborting {
 
     fn resume_producing(&mut self, tx: &mut Transport<'_>) {
         self.resumes += 1;
-        self.in_callback = true;
+        self.checks.enter("resume_producing");
         if self.resumes > 1 {
             tx.abort_connection();
         }
-        self.in_callback = false;
+        self.checks.leave();
     }
 
     fn stop_producing(&mut self) {
@@ -163,23 +159,17 @@ impl Protocol for ProducerAborting {
     fn connection_lost(&mut self, reason: &Reason) {
         let label = self.log_prefix();
         if !self.stopped {
-            self.problems.flag(
+            self.checks.flag(
                 &label,
                 "connection_lost without stop_producing before it".into(),
             );
         }
-        if self.in_callback {
-            self.problems.flag(
-                &label,
-                "connection_lost was called re-entrantly, from inside resume_producing".into(),
-            );
-        }
         if self.resumes == 0 {
-            self.problems.flag(
+            self.checks.flag(
                 &label,
                 "connection_lost before resume_producing was ever called".into(),
             );
         }
-        self.reason = Some(reason.clone());
+        self.checks.lost(&label, reason);
     }
 }

@@ -3,7 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::common::{Problems, Short};
+use super::common::{Checks, Short};
 use crate::event::Reason;
 use crate::protocol::Protocol;
 use crate::transport::Transport;
@@ -47,8 +47,7 @@ use crate::transport::Transport;
 #[derive(Clone, Debug, Default)]
 pub struct ReadAbortServer {
     received: BytesMut,
-    reason: Option<Reason>,
-    problems: Problems,
+    checks: Checks,
 }
 
 impl ReadAbortServer {
@@ -62,7 +61,7 @@ impl ReadAbortServer {
     /// recording it.
     #[must_use]
     pub fn strict(mut self) -> Self {
-        self.problems.set_strict(true);
+        self.checks.set_strict();
         self
     }
 
@@ -75,14 +74,14 @@ impl ReadAbortServer {
     /// Why the connection ended, once it has.
     #[must_use]
     pub fn reason(&self) -> Option<&Reason> {
-        self.reason.as_ref()
+        self.checks.reason()
     }
 
     /// The broken expectations it noticed (each piece holding bytes other than `X`); empty when
     /// all went well.
     #[must_use]
     pub fn problems(&self) -> &[String] {
-        self.problems.list()
+        self.checks.problems()
     }
 }
 
@@ -97,7 +96,7 @@ impl Protocol for ReadAbortServer {
         let other: Vec<u8> = data.iter().copied().filter(|&b| b != b'X').collect();
         if !other.is_empty() {
             let label = self.log_prefix();
-            self.problems.flag(
+            self.checks.flag(
                 &label,
                 format!(
                     "received {} in a piece at offset {offset}: bytes other than X, which only \
@@ -109,11 +108,26 @@ impl Protocol for ReadAbortServer {
     }
 
     fn connection_lost(&mut self, reason: &Reason) {
-        if self.reason.is_some() {
-            let label = self.log_prefix();
-            self.problems
+        let label = self.log_prefix();
+        if self.checks.reason().is_some() {
+            self.checks
                 .flag(&label, "connection_lost was called twice".into());
         }
-        self.reason = Some(reason.clone());
+        self.checks.lost(&label, reason);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_connection_lost_is_flagged_and_its_reason_kept() {
+        let mut p = ReadAbortServer::new();
+        p.connection_lost(&Reason::Lost);
+        assert!(p.problems().is_empty());
+        p.connection_lost(&Reason::Done);
+        assert_eq!(p.problems(), ["connection_lost was called twice"]);
+        assert_eq!(p.reason(), Some(&Reason::Done));
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::common::Problems;
+use super::common::Checks;
 use crate::clock::TimerId;
 use crate::event::Reason;
 use crate::protocol::Protocol;
@@ -56,9 +56,7 @@ pub struct StreamingProducer {
     paused: bool,
     pauses: usize,
     abort_timer: Option<TimerId>,
-    in_callback: bool,
-    reason: Option<Reason>,
-    problems: Problems,
+    checks: Checks,
 }
 
 /// How long it waits between being paused and aborting, as in Twisted.
@@ -76,9 +74,7 @@ impl StreamingProducer {
             paused: false,
             pauses: 0,
             abort_timer: None,
-            in_callback: false,
-            reason: None,
-            problems: Problems::default(),
+            checks: Checks::default(),
         }
     }
 
@@ -103,7 +99,7 @@ impl StreamingProducer {
     /// Panic instead of recording a problem.
     #[must_use]
     pub fn strict(mut self) -> Self {
-        self.problems.set_strict(true);
+        self.checks.set_strict();
         self
     }
 
@@ -122,13 +118,13 @@ impl StreamingProducer {
     /// Why the connection ended, once it has.
     #[must_use]
     pub fn reason(&self) -> Option<&Reason> {
-        self.reason.as_ref()
+        self.checks.reason()
     }
 
     /// The broken expectations it noticed; empty when all went well.
     #[must_use]
     pub fn problems(&self) -> &[String] {
-        self.problems.list()
+        self.checks.problems()
     }
 
     fn stream(&mut self, tx: &mut Transport<'_>) {
@@ -181,24 +177,18 @@ impl Protocol for StreamingProducer {
         }
         if !self.paused {
             let label = self.log_prefix();
-            self.problems.flag(
+            self.checks.flag(
                 &label,
                 "not paused when the abort timer fired: the peer read everything it wrote".into(),
             );
         }
-        self.in_callback = true;
+        self.checks.enter("timer_fired");
         tx.abort_connection();
-        self.in_callback = false;
+        self.checks.leave();
     }
 
     fn connection_lost(&mut self, reason: &Reason) {
-        if self.in_callback {
-            let label = self.log_prefix();
-            self.problems.flag(
-                &label,
-                "connection_lost was called re-entrantly, from inside timer_fired".into(),
-            );
-        }
-        self.reason = Some(reason.clone());
+        let label = self.log_prefix();
+        self.checks.lost(&label, reason);
     }
 }
