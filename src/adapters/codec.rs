@@ -88,15 +88,7 @@ impl<F> Decoded<F> {
     }
 
     fn transcript(&self) -> String {
-        let skip = self.trace.len().saturating_sub(TRANSCRIPT_TAIL);
-        let mut out = String::new();
-        if skip > 0 {
-            out.push_str(&format!("  … {skip} earlier calls\n"));
-        }
-        for line in &self.trace[skip..] {
-            out.push_str(&format!("  {line}\n"));
-        }
-        out
+        super::transcript_tail(&self.trace)
     }
 }
 
@@ -114,9 +106,6 @@ impl<F: Debug> Debug for Decoded<F> {
             .finish()
     }
 }
-
-/// How many calls a report's transcript shows.
-const TRANSCRIPT_TAIL: usize = 60;
 
 /// How many frames in a row a decoder may return without consuming a byte before the drive
 /// stops it (it would loop forever under `FramedRead`).

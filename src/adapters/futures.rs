@@ -54,12 +54,7 @@ impl AsyncRead for SimStream {
 
 impl AsyncBufRead for SimStream {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let this = self.get_mut();
-        match this.poll_fill(cx) {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(this.current())),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        self.get_mut().poll_fill_buf_from(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {

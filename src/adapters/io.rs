@@ -533,15 +533,7 @@ impl<T> Traced<T> {
     }
 
     fn transcript(&self) -> String {
-        let skip = self.calls.len().saturating_sub(TRANSCRIPT_TAIL);
-        let mut out = String::new();
-        if skip > 0 {
-            out.push_str(&format!("  … {skip} earlier calls\n"));
-        }
-        for call in &self.calls[skip..] {
-            out.push_str(&format!("  {call}\n"));
-        }
-        out
+        super::transcript_tail(&self.calls)
     }
 }
 
@@ -556,9 +548,6 @@ impl<T: Debug> Debug for Traced<T> {
         self.value.fmt(f)
     }
 }
-
-/// How many calls a report's transcript shows.
-const TRANSCRIPT_TAIL: usize = 60;
 
 /// What a [`Write`] sink made of an input, as [`write_invariant`] compares it: what `observe`
 /// returned, how many bytes the sink accepted, and the error that stopped the drive.

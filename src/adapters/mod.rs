@@ -34,3 +34,38 @@ mod stream;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
+
+/// How many calls a report's transcript shows.
+const TRANSCRIPT_TAIL: usize = 60;
+
+/// The transcript of an adapter oracle's failing run: its last [`TRANSCRIPT_TAIL`] calls, one
+/// indented line each, after a line counting the ones left out.
+fn transcript_tail<T: std::fmt::Display>(calls: &[T]) -> String {
+    use std::fmt::Write as _;
+    let skip = calls.len().saturating_sub(TRANSCRIPT_TAIL);
+    let mut out = String::new();
+    if skip > 0 {
+        let _ = writeln!(out, "  … {skip} earlier calls");
+    }
+    for call in &calls[skip..] {
+        let _ = writeln!(out, "  {call}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcript_tail_shows_the_last_calls_after_a_count_of_the_rest() {
+        assert_eq!(transcript_tail(&["a", "b"]), "  a\n  b\n");
+        let calls: Vec<usize> = (0..TRANSCRIPT_TAIL + 3).collect();
+        let shown = transcript_tail(&calls);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), TRANSCRIPT_TAIL + 1);
+        assert_eq!(lines[0], "  … 3 earlier calls");
+        assert_eq!(lines[1], "  3");
+        assert_eq!(lines[TRANSCRIPT_TAIL], format!("  {}", TRANSCRIPT_TAIL + 2));
+    }
+}

@@ -10,21 +10,18 @@
 //! [`Protocol`].
 //!
 //! The trait impls (`tokio::io`, `futures_io`) in the sibling modules are thin: they call the
-//! `poll_*` functions here, which take a [`Context`] only to store its waker.
+//! `poll_*` functions here, which take a [`Context`] only to store its waker. The oracle
+//! functions both modules define (`read_invariant` and its kin) are in [`oracle`].
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
 use std::io;
-use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::check::{Divergence, Invariant};
 use crate::chunking::Chunking;
 use crate::config::Config;
 use crate::engine::{ConnSpec, Protos, Sim};
@@ -33,6 +30,9 @@ use crate::harness::TestPeer;
 use crate::harness::default_addrs;
 use crate::protocol::Protocol;
 use crate::transport::Transport;
+
+pub(super) mod oracle;
+pub(super) use oracle::async_oracles;
 
 /// When the next piece becomes readable by the consumer of a [`SimStream`].
 #[non_exhaustive]
@@ -174,11 +174,12 @@ impl Inner {
         self.sim.act(self.conn, STREAM, |_, tx| f(tx));
     }
 
-    fn act_peer(&mut self, what: &str, f: impl FnOnce(&mut Transport<'_>)) {
-        self.sim.act(self.conn, PEER, |_, tx| f(tx));
+    fn act_peer<R>(&mut self, what: &str, f: impl FnOnce(&mut Transport<'_>) -> R) -> R {
+        let out = self.sim.act(self.conn, PEER, |_, tx| f(tx));
         self.run(what, None);
         // Whatever the peer did (data, EOF, reset, resumed reading) may unblock the stream.
         self.wake(None);
+        out
     }
 
     /// The outcome of a read that found no bytes: the EOF, the error, or nothing yet.
@@ -274,12 +275,12 @@ impl Inner {
 
     fn poll_shutdown(&mut self) -> Poll<io::Result<()>> {
         self.sim.connect();
-        if !self.shut && self.lost().is_none() {
-            self.shut = true;
+        let first = !self.shut && self.lost().is_none();
+        self.shut = true;
+        if first {
             self.act_stream(|tx| tx.lose_write_connection());
             self.run("a shutdown of the stream", None);
         }
-        self.shut = true;
         Poll::Ready(Ok(()))
     }
 }
@@ -530,37 +531,22 @@ impl SimStream {
         if dst.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        match self.poll_fill(cx) {
-            Poll::Ready(Ok(())) => {
-                let n = dst.len().min(self.current.len());
-                dst[..n].copy_from_slice(&self.current[..n]);
-                self.consume(n);
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        let rest = ready!(self.poll_fill_buf_from(cx))?;
+        let n = dst.len().min(rest.len());
+        dst[..n].copy_from_slice(&rest[..n]);
+        self.consume(n);
+        Poll::Ready(Ok(n))
     }
 
-    /// Make `current` hold the next bytes (empty at the EOF).
-    pub(crate) fn poll_fill(&mut self, cx: &Context<'_>) -> Poll<io::Result<()>> {
-        if !self.current.is_empty() {
-            return Poll::Ready(Ok(()));
+    /// The rest of the current piece, the next piece if that is empty, or nothing at the EOF:
+    /// the body of both `poll_fill_buf`s.
+    pub(crate) fn poll_fill_buf_from(&mut self, cx: &Context<'_>) -> Poll<io::Result<&[u8]>> {
+        if self.current.is_empty()
+            && let Some(piece) = ready!(lock(&self.shared).poll_piece(cx))?
+        {
+            self.current = piece;
         }
-        match lock(&self.shared).poll_piece(cx) {
-            Poll::Ready(Ok(Some(piece))) => {
-                self.current = piece;
-                Poll::Ready(Ok(()))
-            }
-            Poll::Ready(Ok(None)) => Poll::Ready(Ok(())),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    /// The bytes `poll_fill` made available.
-    pub(crate) fn current(&self) -> &[u8] {
-        &self.current
+        Poll::Ready(Ok(&self.current))
     }
 
     pub(crate) fn consume(&mut self, n: usize) {
@@ -697,12 +683,7 @@ impl SimPeer {
     /// Act as the peer's end with its transport (for a protocol peer: on its behalf), then
     /// run until idle.
     pub fn with_transport<R>(&self, f: impl FnOnce(&mut Transport<'_>) -> R) -> R {
-        let mut inner = lock(&self.shared);
-        let conn = inner.conn;
-        let out = inner.sim.act(conn, PEER, |_, tx| f(tx));
-        inner.run("SimPeer::with_transport", None);
-        inner.wake(None);
-        out
+        lock(&self.shared).act_peer("SimPeer::with_transport", f)
     }
 
     /// Let `d` of virtual time pass (timers fire, delayed bytes arrive), then wake the
@@ -810,316 +791,6 @@ impl fmt::Debug for SimPeer {
             .finish_non_exhaustive()
     }
 }
-
-// ----- a minimal executor --------------------------------------------------------------------
-
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Polls limit for [`block_on`]: a future that keeps waking itself this often is stuck.
-const POLL_LIMIT: usize = 1_000_000;
-
-/// Run `fut` on this thread until it completes, or until it returns `Pending` without having
-/// been woken (nothing in the simulation can wake it any more: `None`, it stalled).
-pub(crate) fn block_on<F: Future>(fut: F) -> Option<F::Output> {
-    let flag = Arc::new(Flag(AtomicBool::new(false)));
-    let waker = Waker::from(Arc::clone(&flag));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = pin!(fut);
-    for _ in 0..POLL_LIMIT {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return Some(out);
-        }
-        if !flag.0.swap(false, Ordering::SeqCst) {
-            return None;
-        }
-    }
-    None
-}
-
-// ----- the oracle --------------------------------------------------------------------------
-
-/// What one run of an async reader produced, as the oracle compares it.
-struct Run<T> {
-    /// `None` if the future stalled: it returned `Pending` and nothing could wake it.
-    output: Option<T>,
-    /// What the reader wrote back to the peer.
-    written: Bytes,
-    /// The run, for its transcript (not compared).
-    peer: SimPeer,
-}
-
-impl<T: PartialEq> PartialEq for Run<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.output == other.output && self.written == other.written
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for Run<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = f.debug_struct("Run");
-        match &self.output {
-            Some(out) => s.field("output", out),
-            None => s.field("output", &format_args!("stalled (Pending, never woken)")),
-        };
-        s.field(
-            "written",
-            &format_args!("{}", crate::event::Escaped(&self.written)),
-        )
-        .finish()
-    }
-}
-
-/// Run `reader` over a fresh stream whose peer delivers `input` cut by `plan`, then closes.
-fn run_reader<Fut: Future>(
-    input: &[u8],
-    plan: &Chunking,
-    delivery: Delivery,
-    reader: &impl Fn(SimStream) -> Fut,
-) -> Run<Fut::Output> {
-    let (stream, peer) = SimStream::builder().delivery(delivery).build();
-    if !input.is_empty() {
-        peer.deliver(input, plan.clone());
-    }
-    peer.close();
-    let output = block_on(reader(stream));
-    Run {
-        output,
-        written: peer.take_written(),
-        peer,
-    }
-}
-
-/// The adapter's module path, for replay lines: `piecemeal::adapters::tokio`.
-pub(crate) type Module = &'static str;
-
-fn replay(module: Module, literal: &str, plan: &Chunking, delivery: Delivery) -> String {
-    format!(
-        "{module}::assert_read_plan({literal}, piecemeal::{plan}, \
-         {module}::{delivery}, reader)"
-    )
-}
-
-/// One run per plan, boxed to keep the oracle's type nameable.
-type RunFn<'a, T> = Box<dyn Fn(&[u8], &Chunking) -> Run<T> + 'a>;
-
-/// The oracle for one policy. The reference (the whole plan) is always read eagerly; under
-/// starved delivery `per_write` stands for the input in one piece.
-fn oracle<'a, Fut>(
-    module: Module,
-    delivery: Delivery,
-    reader: &'a impl Fn(SimStream) -> Fut,
-) -> Invariant<RunFn<'a, Fut::Output>, Run<Fut::Output>>
-where
-    Fut: Future,
-    Fut::Output: PartialEq + fmt::Debug,
-{
-    let run: RunFn<'a, Fut::Output> = Box::new(move |input: &[u8], plan: &Chunking| {
-        let delivery = if plan.is_whole() {
-            Delivery::Eager
-        } else {
-            delivery
-        };
-        run_reader(input, plan, delivery, reader)
-    });
-    Invariant::new(run)
-        .subject(format!("the async reader ({delivery})"))
-        .result_name("output")
-        .replay(move |literal, plan| replay(module, literal, plan, delivery))
-        .transcript(|run: &Run<Fut::Output>| run.peer.transcript())
-}
-
-/// Every plan the search tries, under both delivery policies, against the input whole under
-/// eager delivery.
-pub(crate) fn check_read<Fut>(
-    module: Module,
-    input: &[u8],
-    reader: impl Fn(SimStream) -> Fut,
-) -> Result<(), Divergence>
-where
-    Fut: Future,
-    Fut::Output: PartialEq + fmt::Debug,
-{
-    oracle(module, Delivery::Eager, &reader).check(input)?;
-    let starved = oracle(module, Delivery::Starved, &reader);
-    starved.check_plan(input, Chunking::per_write())?;
-    starved.check(input)
-}
-
-/// One plan under one policy against the input whole under eager delivery.
-pub(crate) fn check_read_plan<Fut>(
-    module: Module,
-    input: &[u8],
-    plan: Chunking,
-    delivery: Delivery,
-    reader: impl Fn(SimStream) -> Fut,
-) -> Result<(), Divergence>
-where
-    Fut: Future,
-    Fut::Output: PartialEq + fmt::Debug,
-{
-    let plan = if plan.is_whole() && delivery == Delivery::Starved {
-        Chunking::per_write()
-    } else {
-        plan
-    };
-    oracle(module, delivery, &reader).check_plan(input, plan)
-}
-
-/// Both delivery policies, for `proptest!`.
-#[cfg(feature = "proptest")]
-pub(crate) fn delivery_strategy() -> impl proptest::strategy::Strategy<Value = Delivery> + Clone {
-    proptest::sample::select(vec![Delivery::Eager, Delivery::Starved])
-}
-
-/// The oracle functions of `adapters::tokio` and `adapters::futures`: one definition for both
-/// (the stream type is shared), with the module's name in the docs' examples.
-macro_rules! async_oracles {
-    ($module:literal, $read_ext:literal) => {
-        #[doc = "Checks that an async reader gives the same output (and writes back the same bytes)"]
-        #[doc = "whatever the chunking of its input and whichever the [`Delivery`] policy; panics with the"]
-        #[doc = "report of the [`Divergence`](crate::check::Divergence) otherwise."]
-        #[doc = ""]
-        #[doc = "`reader` gets a fresh [`SimStream`] whose peer has delivered `input` cut by one plan and"]
-        #[doc = "then closed, and returns a future (run to completion on a minimal single-threaded"]
-        #[doc = "executor, so it needs no runtime). Its output is compared with that of the input whole"]
-        #[doc = "under [`Delivery::Eager`]: first under every plan the search tries with eager delivery,"]
-        #[doc = "then with [`Delivery::Starved`] (one piece, then every plan). A future that returns"]
-        #[doc = "`Pending` with nothing left to wake it counts as *stalled*, an output like any other."]
-        #[doc = "The search is that of [`check::Invariant`](crate::check::Invariant): every plan for"]
-        #[doc = "inputs up to 16 bytes, fewest cuts first."]
-        #[doc = ""]
-        #[doc = "# Examples"]
-        #[doc = ""]
-        #[doc = "```"]
-        #[doc = concat!("use piecemeal::adapters::", $module, " as adapter;")]
-        #[doc = concat!("use ", $read_ext, ";")]
-        #[doc = "use adapter::SimStream;"]
-        #[doc = ""]
-        #[doc = "/// Reads everything (correct: loops until a read returns 0)."]
-        #[doc = "async fn read_all(mut stream: SimStream) -> Vec<u8> {"]
-        #[doc = "    let mut out = Vec::new();"]
-        #[doc = "    stream.read_to_end(&mut out).await.unwrap();"]
-        #[doc = "    out"]
-        #[doc = "}"]
-        #[doc = ""]
-        #[doc = "adapter::read_invariant(b\"hello, world\", read_all);"]
-        #[doc = "```"]
-        #[doc = ""]
-        #[doc = "# Panics"]
-        #[doc = ""]
-        #[doc = "If some plan or policy changes the output, with the full report."]
-        #[track_caller]
-        pub fn read_invariant<F, Fut>(input: impl AsRef<[u8]>, reader: F)
-        where
-            F: Fn($crate::adapters::stream::SimStream) -> Fut,
-            Fut: ::std::future::Future,
-            Fut::Output: PartialEq + ::std::fmt::Debug,
-        {
-            if let Err(divergence) = check_read(input, reader) {
-                panic!("{divergence}");
-            }
-        }
-
-        #[doc = "[`read_invariant`] that returns the [`Divergence`](crate::check::Divergence) instead of panicking."]
-        #[doc = ""]
-        #[doc = "# Errors"]
-        #[doc = ""]
-        #[doc = "The [`Divergence`](crate::check::Divergence) with the fewest cuts found (its subject names the delivery policy);"]
-        #[doc = "its `Display` is the full report."]
-        pub fn check_read<F, Fut>(input: impl AsRef<[u8]>, reader: F) -> Result<(), $crate::check::Divergence>
-        where
-            F: Fn($crate::adapters::stream::SimStream) -> Fut,
-            Fut: ::std::future::Future,
-            Fut::Output: PartialEq + ::std::fmt::Debug,
-        {
-            $crate::adapters::stream::check_read(concat!("piecemeal::adapters::", $module), input.as_ref(), reader)
-        }
-
-        #[doc = "Compares one plan under one delivery policy with the input whole under eager delivery:"]
-        #[doc = "the form to call from inside `proptest!` (with `?`, see [`delivery`]) or in a regression"]
-        #[doc = "test."]
-        #[doc = ""]
-        #[doc = "# Examples"]
-        #[doc = ""]
-        #[doc = "```"]
-        #[doc = concat!("use piecemeal::adapters::", $module, " as adapter;")]
-        #[doc = concat!("use ", $read_ext, ";")]
-        #[doc = "use adapter::{Delivery, SimStream};"]
-        #[doc = "use piecemeal::{strategy, Chunking};"]
-        #[doc = "use proptest::prelude::*;"]
-        #[doc = ""]
-        #[doc = "async fn read_all(mut stream: SimStream) -> Vec<u8> {"]
-        #[doc = "    let mut out = Vec::new();"]
-        #[doc = "    stream.read_to_end(&mut out).await.unwrap();"]
-        #[doc = "    out"]
-        #[doc = "}"]
-        #[doc = ""]
-        #[doc = "adapter::check_read_plan(b\"abc\", Chunking::every_byte(), Delivery::Starved, read_all).unwrap();"]
-        #[doc = ""]
-        #[doc = "proptest!(|((input, plan) in strategy::chunked(\"[a-z]{0,12}\"), delivery in adapter::delivery())| {"]
-        #[doc = "    adapter::check_read_plan(&input, plan, delivery, read_all)?;"]
-        #[doc = "});"]
-        #[doc = "```"]
-        #[doc = ""]
-        #[doc = "# Errors"]
-        #[doc = ""]
-        #[doc = "A [`Divergence`](crate::check::Divergence) if the output differs; it converts into a proptest `TestCaseError` with"]
-        #[doc = "`?`."]
-        pub fn check_read_plan<F, Fut>(
-            input: impl AsRef<[u8]>,
-            chunking: $crate::chunking::Chunking,
-            delivery: $crate::adapters::stream::Delivery,
-            reader: F,
-        ) -> Result<(), $crate::check::Divergence>
-        where
-            F: Fn($crate::adapters::stream::SimStream) -> Fut,
-            Fut: ::std::future::Future,
-            Fut::Output: PartialEq + ::std::fmt::Debug,
-        {
-            $crate::adapters::stream::check_read_plan(concat!("piecemeal::adapters::", $module), input.as_ref(), chunking, delivery, reader)
-        }
-
-        #[doc = "[`check_read_plan`] that panics with the report: the regression test a failure report"]
-        #[doc = "tells you to paste."]
-        #[doc = ""]
-        #[doc = "# Panics"]
-        #[doc = ""]
-        #[doc = "If the output under `chunking` and `delivery` differs from the input whole."]
-        #[track_caller]
-        pub fn assert_read_plan<F, Fut>(
-            input: impl AsRef<[u8]>,
-            chunking: $crate::chunking::Chunking,
-            delivery: $crate::adapters::stream::Delivery,
-            reader: F,
-        ) where
-            F: Fn($crate::adapters::stream::SimStream) -> Fut,
-            Fut: ::std::future::Future,
-            Fut::Output: PartialEq + ::std::fmt::Debug,
-        {
-            if let Err(divergence) = check_read_plan(input, chunking, delivery, reader) {
-                panic!("{divergence}");
-            }
-        }
-
-        #[doc = "Both [`Delivery`] policies, for `proptest!` (feature `proptest`)."]
-        #[cfg(feature = "proptest")]
-        #[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
-        pub fn delivery() -> impl proptest::strategy::Strategy<Value = $crate::adapters::stream::Delivery> + Clone {
-            $crate::adapters::stream::delivery_strategy()
-        }
-    };
-}
-pub(super) use async_oracles;
 
 #[cfg(test)]
 mod tests {

@@ -601,6 +601,13 @@ mod futures_stream {
         });
         assert!(peer.got_eof());
         assert_eq!(peer.written(), b"abcd");
+        // Only the write half: the connection stays up and the stream still reads.
+        assert_eq!(peer.stream_lost(), None);
+        peer.deliver(b"reply", Chunking::whole());
+        peer.close();
+        let mut back = Vec::new();
+        block_on(stream.read_to_end(&mut back)).unwrap();
+        assert_eq!(back, b"reply");
     }
 
     async fn short_read_is_eof(mut stream: SimStream) -> Vec<u8> {

@@ -98,7 +98,23 @@ fn invariant_passes_every_plan_of_a_correct_subject_and_honours_the_knobs() {
         .assert(vec![7; 300]);
 }
 
+#[test]
+fn invariant_infers_an_unannotated_closure() {
+    Invariant::new(|input, plan| {
+        plan.pieces(input.len())
+            .iter()
+            .map(|r| r.len())
+            .sum::<usize>()
+    })
+    .assert(b"abc");
+}
+
 // ---- ChunkedReader ------------------------------------------------------------------------
+
+/// The calls as the report's transcript shows them, one line each.
+fn shown(calls: &[Call]) -> Vec<String> {
+    calls.iter().map(ToString::to_string).collect()
+}
 
 #[test]
 fn a_read_gets_at_most_one_piece_and_small_buffers_split_it() {
@@ -112,10 +128,7 @@ fn a_read_gets_at_most_one_piece_and_small_buffers_split_it() {
     assert_eq!(r.read(&mut big).unwrap(), 0);
     assert_eq!(r.position(), 11);
     assert_eq!(
-        r.calls()
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>(),
+        shown(r.calls()),
         [
             "read(buf of 3) -> 3 b\"hel\"",
             "read(buf of 64) -> 2 b\"lo\"",
@@ -206,6 +219,24 @@ fn read_to_end_and_read_line_retry_interrupted_under_every_plan() {
         },
     )
     .assert(b"ab\ncd\r\nef\n\ngh");
+    // The faults do reach both paths: one `Interrupted` before each piece read (and the end).
+    let each = || {
+        ChunkedReader::new(b"ab\n", Chunking::every_byte())
+            .faults(Faults::none().interrupt_before_each())
+    };
+    let interrupted = |r: &ChunkedReader| {
+        (r.calls().iter())
+            .filter(|c| **c == Call::Interrupted)
+            .count()
+    };
+    let mut r = each();
+    let mut all = Vec::new();
+    r.read_to_end(&mut all).unwrap();
+    assert_eq!((all.as_slice(), interrupted(&r)), (&b"ab\n"[..], 4));
+    let mut r = each();
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert_eq!((line.as_str(), interrupted(&r)), ("ab\n", 3));
 }
 
 /// Reads until the end; buggy: takes `WouldBlock` for the end.
@@ -377,10 +408,7 @@ fn the_writer_retries_short_writes_and_interrupted_within_a_piece() {
     // Never more than one piece per call: "abc" then "c" (short), then "de".
     assert_eq!(w.write_sizes(), [3, 3, 1, 1, 2, 2]);
     assert_eq!(
-        w.calls()
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>(),
+        shown(w.calls()),
         [
             "write(3 b\"abc\") -> Err(Interrupted)",
             "write(3 b\"abc\") -> Ok(2)",
@@ -552,15 +580,4 @@ mod props {
             "{plan} on {input:?}"
         );
     }
-}
-
-#[test]
-fn invariant_infers_an_unannotated_closure() {
-    Invariant::new(|input, plan| {
-        plan.pieces(input.len())
-            .iter()
-            .map(|r| r.len())
-            .sum::<usize>()
-    })
-    .assert(b"abc");
 }
