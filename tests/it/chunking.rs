@@ -17,19 +17,8 @@ fn input(n: usize) -> Vec<u8> {
     (0..n).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
-/// The pieces an end received, in order.
-fn pieces(events: &[Event]) -> Vec<Vec<u8>> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Received(data) => Some(data.to_vec()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Delivers `data` to a recorder under `plan` and returns the pieces it received.
-fn delivered(data: &[u8], plan: &Chunking) -> Vec<Vec<u8>> {
+fn delivered(data: &[u8], plan: &Chunking) -> Vec<Bytes> {
     let mut h = Harness::new(quiet("Recorder"));
     h.deliver(data, plan.clone());
     assert_eq!(h.protocol().state.received, data, "{plan}");
@@ -44,8 +33,8 @@ fn planned(data: &[u8], plan: &Chunking) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn lens(pieces: &[Vec<u8>]) -> Vec<usize> {
-    pieces.iter().map(Vec::len).collect()
+fn lens(pieces: &[Bytes]) -> Vec<usize> {
+    pieces.iter().map(Bytes::len).collect()
 }
 
 #[test]
@@ -132,7 +121,7 @@ fn writer(parts: &'static [&'static str]) -> Hooks {
     })
 }
 
-fn server_pieces(plan: Chunking, parts: &'static [&'static str]) -> Vec<Vec<u8>> {
+fn server_pieces(plan: Chunking, parts: &'static [&'static str]) -> Vec<Bytes> {
     let mut pair = Pair::new(writer(parts), quiet("Server")).client_to_server(plan);
     pair.run();
     pieces(&pair.events(End::Server))

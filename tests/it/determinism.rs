@@ -1,7 +1,7 @@
 //! Determinism: a scenario run twice gives the same log, transcript and protocol observations,
-//! byte for byte. Scenarios come from seeds through a local SplitMix64: random chunkings and
-//! latencies, and protocols that draw their actions (write, close, abort, half-close, pause,
-//! timers, producers) from the same generator inside their callbacks.
+//! byte for byte. Scenarios come from seeds through `support::SplitMix64`: random chunkings
+//! and latencies, and protocols that draw their actions (write, close, abort, half-close,
+//! pause, timers, producers) from the same generator inside their callbacks.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -12,39 +12,9 @@ use piecemeal::clock::{Instant, TimerId};
 use piecemeal::{Chunking, Config, End, Event, Pair, ProducerKind, Protocol, Reason, Transport};
 use pretty_assertions::assert_eq;
 
+use super::support::SplitMix64;
+
 const SCENARIOS: u64 = 300;
-
-/// The SplitMix64 generator (Steele, Lea and Flood), so the suite needs no new dependency.
-#[derive(Clone, Debug)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform-enough in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// In `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below((hi - lo + 1) as u64) as usize
-    }
-
-    fn coin(&mut self) -> bool {
-        self.below(2) == 0
-    }
-
-    fn millis(&mut self, max: u64) -> Duration {
-        Duration::from_millis(self.below(max + 1))
-    }
-}
 
 /// Everything a seed decides before the run; the protocols draw the rest as they go.
 #[derive(Clone, Debug)]

@@ -11,17 +11,6 @@ fn b(s: &'static str) -> Bytes {
     Bytes::from_static(s.as_bytes())
 }
 
-/// The pieces an end received, in order.
-fn pieces(events: &[Event]) -> Vec<Bytes> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Received(data) => Some(data.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 // ----- Harness ----------------------------------------------------------------------------
 
 #[test]
@@ -201,8 +190,7 @@ fn outbound_chunking_cuts_what_the_peer_receives() {
     h.deliver(b"abc", Chunking::whole());
     assert_eq!(h.written(), b"abc");
     let peer = h.log().events(conn_of(&h), End::Client);
-    let peer: Vec<Event> = peer.cloned().collect();
-    assert_eq!(pieces(&peer), [b("a"), b("b"), b("c")]);
+    assert_eq!(pieces(peer), [b("a"), b("b"), b("c")]);
     let text = h.transcript().to_string();
     assert!(
         text.contains("# #0 server→client: Chunking::every_byte()"),

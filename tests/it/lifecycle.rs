@@ -1,7 +1,6 @@
 //! The lifecycle contract (DESIGN §5): what the harness guarantees every protocol, rule by rule.
 
 use std::cell::{Cell, RefCell};
-use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -30,28 +29,6 @@ type Commit = fn(&mut Harness<Hooks>);
 
 fn entries(j: &Journal) -> Vec<&'static str> {
     j.borrow().clone()
-}
-
-/// The callbacks a `Hooks` protocol got, space-separated.
-fn calls(p: &Hooks) -> String {
-    p.state.calls.join(" ")
-}
-
-fn count(events: Vec<Event>, wanted: &Event) -> usize {
-    events.iter().filter(|e| *e == wanted).count()
-}
-
-fn misuse_events(events: Vec<Event>) -> Vec<Event> {
-    let misuse = events.into_iter().filter(|e| matches!(e, Event::Misuse(_)));
-    misuse.collect()
-}
-
-/// The message of the panic that `f` raises.
-fn panic_text(f: impl FnOnce()) -> String {
-    let payload = panic::catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    let text = payload.downcast_ref::<&str>().map(|s| (*s).to_string());
-    text.or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
 }
 
 /// Exactly one `connection_lost`, the last callback, with `reason`.
@@ -111,7 +88,7 @@ fn connection_made_comes_first_when_the_test_starts_by_delivering() {
     h.deliver(b"abc", Chunking::every_byte());
     h.peer_close().connect();
     assert_eq!(calls(h.protocol()), "made data data data lost");
-    assert_eq!(h.events().iter().filter(|e| **e == MADE).count(), 1);
+    assert_eq!(count(&h.events(), &MADE), 1);
 }
 
 // ----- rule 2: data in order, no loss, no duplication, cut as planned, never empty --------
@@ -424,7 +401,7 @@ fn lost_once_last_however_the_connection_ends() {
     for (case, mut pair, client, server) in cases {
         pair.run();
         for end in [C, S] {
-            let requests = count(pair.events(end), &Event::CloseRequested);
+            let requests = count(&pair.events(end), &Event::CloseRequested);
             assert!(requests <= 1, "{case}: {end} closed {requests}×");
         }
         assert_lost_for_good(&mut pair, client, server);

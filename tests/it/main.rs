@@ -10,6 +10,9 @@ mod chunking;
 mod determinism;
 mod faces;
 mod lifecycle;
+// Shared with the `line_invariance` fuzz target; only `properties` (proptest) uses it here.
+#[cfg(feature = "proptest")]
+mod line_invariance;
 mod oracle;
 mod properties;
 mod protocols;

@@ -9,6 +9,8 @@ use piecemeal::check::{self, Finish, Invariance, Outbound};
 use piecemeal::{Chunking, Protocol, Transport};
 use pretty_assertions::assert_eq;
 
+use super::support::{DropsLeadingNewline, panic_text};
+
 /// Echoes every `\r\n`-terminated line, correctly.
 #[derive(Default)]
 struct LineEcho {
@@ -18,24 +20,6 @@ struct LineEcho {
 impl Protocol for LineEcho {
     fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
         self.buf.extend_from_slice(&data);
-        while let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
-            let line: Vec<u8> = self.buf.drain(..i + 2).collect();
-            tx.write(line);
-        }
-    }
-}
-
-/// The planted bug of DESIGN §4: drops a `\n` that starts a piece, as if it always belonged
-/// to a `\r` that ended the previous one.
-#[derive(Default)]
-struct DropsLeadingNewline {
-    buf: Vec<u8>,
-}
-
-impl Protocol for DropsLeadingNewline {
-    fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
-        self.buf
-            .extend_from_slice(data.strip_prefix(b"\n").unwrap_or(&data));
         while let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
             let line: Vec<u8> = self.buf.drain(..i + 2).collect();
             tx.write(line);
@@ -252,11 +236,9 @@ fn report_shows_cut_first_difference_diff_replay_and_transcript() {
 #[test]
 fn a_failure_literal_replays_as_a_regression_test() {
     // The report's replay line, pasted: fails the same way.
-    let replay = std::panic::catch_unwind(|| {
+    let message = panic_text(|| {
         check::assert_same_as_whole(b"\r\n", Chunking::cuts([1]), DropsLeadingNewline::default);
     });
-    let message = replay.unwrap_err();
-    let message = message.downcast_ref::<String>().map_or("", String::as_str);
     assert!(message.contains("Chunking::cuts([1])"), "{message}");
     // And the correct protocol passes it.
     check::assert_same_as_whole(b"\r\n", Chunking::cuts([1]), LineEcho::default);

@@ -4,50 +4,13 @@
 
 #![cfg(feature = "proptest")]
 
-use bytes::Bytes;
-use piecemeal::{Chunking, Protocol, Transport, check, strategy};
+use piecemeal::{Chunking, check, strategy};
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
 
-/// Answers each `\r\n`-terminated line with its length, and closes on `quit` (the protocol of
-/// the `line_invariance` fuzz target).
-#[derive(Default)]
-struct LineServer {
-    buf: Vec<u8>,
-}
-
-impl Protocol for LineServer {
-    fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
-        self.buf.extend_from_slice(&data);
-        while let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
-            let line: Vec<u8> = self.buf.drain(..i + 2).take(i).collect();
-            if line == b"quit" {
-                tx.write("bye\r\n");
-                tx.lose_connection();
-                return;
-            }
-            tx.write(format!("ok {}\r\n", line.len()));
-        }
-    }
-}
-
-/// The planted bug of DESIGN §4: drops a `\n` that starts a piece.
-#[derive(Default)]
-struct DropsLeadingNewline {
-    buf: Vec<u8>,
-}
-
-impl Protocol for DropsLeadingNewline {
-    fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
-        self.buf
-            .extend_from_slice(data.strip_prefix(b"\n").unwrap_or(&data));
-        while let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
-            let line: Vec<u8> = self.buf.drain(..i + 2).collect();
-            tx.write(line);
-        }
-    }
-}
+use super::line_invariance;
+use super::support::DropsLeadingNewline;
 
 /// Line-ish payloads: short lines, `quit`, stray `\r` and `\n`.
 fn lines() -> impl Strategy<Value = Vec<u8>> {
@@ -123,15 +86,15 @@ proptest! {
         check::lifecycle_contract(&scenario)?;
     }
 
-    /// Twin of the `line_invariance` fuzz target.
+    /// Twin of the `line_invariance` fuzz target: the same property, from the same file.
     #[test]
     fn line_protocol_is_chunking_invariant((input, plan) in strategy::chunked(lines())) {
-        check::same_as_whole(&input, plan, LineServer::default)?;
+        line_invariance::holds(&input, plan)?;
     }
 
     /// The same property under the named plan families (`fixed`, `sizes`, `seeded`, ...).
     #[test]
     fn any_chunking_of_a_plan_family_is_invariant(input in lines(), plan in strategy::any_chunking(8)) {
-        check::same_as_whole(&input, plan, LineServer::default)?;
+        line_invariance::holds(&input, plan)?;
     }
 }

@@ -2,11 +2,13 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use piecemeal::event::Misuse;
 use piecemeal::protocols::{Echo, Script, Scripted, Step};
 use piecemeal::{Chunking, Config, Event, Harness, Pair, PanicPolicy, Reason};
 use pretty_assertions::assert_eq;
 
-use super::support::{panic_text, plan_pairs, plans};
+use super::support::{misuse_events, panic_text, plan_pairs, plans};
 
 // ----- Scripted ------------------------------------------------------------------------------
 
@@ -108,12 +110,12 @@ fn scripted_half_closes_and_expects_the_eof() {
         h.connect();
         assert!(h.peer_got_eof());
         assert!(h.events().contains(&Event::WriteClosed));
-        h.deliver(b"resp", plan);
+        h.deliver(b"resp", plan.clone());
         h.peer_half_close();
         assert!(h.protocol().is_done());
         // Its write half was closed: the send after it is refused as misuse.
-        let misuse = h.events().iter().any(|e| matches!(e, Event::Misuse(_)));
-        assert!(misuse);
+        let late = Misuse::WriteAfterWriteClosed(Bytes::from_static(b"late?"));
+        assert_eq!(misuse_events(h.events()), [Event::Misuse(late)], "{plan}");
     }
 }
 

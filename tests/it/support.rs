@@ -1,13 +1,16 @@
 //! Helpers shared by the suite: `Hooks`, a protocol assembled from closures, so each test
-//! states exactly what its ends do and nothing else.
+//! states exactly what its ends do and nothing else; the planted bug of DESIGN §4; a seeded
+//! generator; and small readers of events and panics.
 
 #![allow(
     dead_code,
     reason = "each test module uses a different subset of the helpers"
 )]
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
+use std::time::Duration;
 
 use bytes::Bytes;
 use piecemeal::clock::TimerId;
@@ -237,10 +240,8 @@ pub(crate) fn plan_pairs() -> [(Chunking, Chunking); 4] {
     [(w(), w()), (b(), b()), (w(), b()), (b(), w())]
 }
 
-/// The message of the panic `f` raises.
-#[track_caller]
-pub(crate) fn panic_text(f: impl FnOnce()) -> String {
-    let payload = panic::catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
+/// The message of a caught panic: its `String` or `&str` payload.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
     } else if let Some(s) = payload.downcast_ref::<&str>() {
@@ -248,6 +249,17 @@ pub(crate) fn panic_text(f: impl FnOnce()) -> String {
     } else {
         String::from("(not a string)")
     }
+}
+
+/// Runs `f`; `Err` with the panic's message if it panicked.
+pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_message(&*payload))
+}
+
+/// The message of the panic `f` raises.
+#[track_caller]
+pub(crate) fn panic_text(f: impl FnOnce()) -> String {
+    catch_panic(f).expect_err("expected a panic")
 }
 
 /// Each end's `Lost` events: exactly one, and the end's last event.
@@ -264,5 +276,82 @@ pub(crate) fn lost_once_and_last<C: Protocol, S: Protocol>(pair: &Pair<C, S>) {
             matches!(events.last(), Some(Event::Lost(_))),
             "{end}: {events:?}"
         );
+    }
+}
+
+/// The pieces an end received, in order.
+pub(crate) fn pieces<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Bytes> {
+    let received = events.into_iter().filter_map(|e| match e {
+        Event::Received(data) => Some(data.clone()),
+        _ => None,
+    });
+    received.collect()
+}
+
+/// How many of `events` equal `wanted`.
+pub(crate) fn count(events: &[Event], wanted: &Event) -> usize {
+    events.iter().filter(|e| *e == wanted).count()
+}
+
+/// The misuse events among `events`, in order.
+pub(crate) fn misuse_events(events: Vec<Event>) -> Vec<Event> {
+    let misuse = events.into_iter().filter(|e| matches!(e, Event::Misuse(_)));
+    misuse.collect()
+}
+
+/// The callbacks a `Hooks` protocol got, space-separated.
+pub(crate) fn calls(p: &Hooks) -> String {
+    p.state.calls.join(" ")
+}
+
+/// The planted bug of DESIGN §4: drops a `\n` that starts a piece, as if it always belonged
+/// to a `\r` that ended the previous one. Otherwise echoes every `\r\n`-terminated line.
+#[derive(Default)]
+pub(crate) struct DropsLeadingNewline {
+    buf: Vec<u8>,
+}
+
+impl Protocol for DropsLeadingNewline {
+    fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
+        self.buf
+            .extend_from_slice(data.strip_prefix(b"\n").unwrap_or(&data));
+        while let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+            let line: Vec<u8> = self.buf.drain(..i + 2).collect();
+            tx.write(line);
+        }
+    }
+}
+
+/// The SplitMix64 generator (Steele, Lea and Flood), so the suite needs no new dependency for
+/// its seeded scenarios.
+#[derive(Clone, Debug)]
+pub(crate) struct SplitMix64(pub(crate) u64);
+
+impl SplitMix64 {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform-enough in `0..n`.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// In `lo..=hi`.
+    pub(crate) fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below((hi - lo + 1) as u64) as usize
+    }
+
+    pub(crate) fn coin(&mut self) -> bool {
+        self.below(2) == 0
+    }
+
+    /// In `0..=max` milliseconds.
+    pub(crate) fn millis(&mut self, max: u64) -> Duration {
+        Duration::from_millis(self.below(max + 1))
     }
 }

@@ -40,14 +40,29 @@ fn timers(delays: &[u64], fired: &Fired) -> Hooks {
         .on_timer(move |_, id, tx| fired.borrow_mut().push((id.get(), tx.now())))
 }
 
-fn fired_timers(events: &[Event]) -> Vec<u64> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::TimerFired(id) => Some(id.get()),
-            _ => None,
+/// Schedules a timer at 1ms on connect; when that first timer fires it schedules one more,
+/// `then` ms later. Records each firing.
+fn chain(then: u64, fired: &Fired) -> Hooks {
+    let fired = Rc::clone(fired);
+    Hooks::new("Chain")
+        .on_made(|_, tx| {
+            tx.call_later(ms(1));
         })
-        .collect()
+        .on_timer(move |_, id, tx| {
+            fired.borrow_mut().push((id.get(), tx.now()));
+            if id.get() == 0 {
+                tx.call_later(ms(then));
+            }
+        })
+}
+
+/// The timers that fired, in order.
+fn fired_timers(events: &[Event]) -> Vec<TimerId> {
+    let fired = events.iter().filter_map(|e| match e {
+        Event::TimerFired(id) => Some(*id),
+        _ => None,
+    });
+    fired.collect()
 }
 
 #[test]
@@ -86,18 +101,7 @@ fn a_timer_scheduled_by_a_timer_counts_from_the_firing_deadline() {
     // Timer 0 at 1ms schedules timer 1 one ms later: it is due at 2ms and advance(2ms) fires it.
     // (Twisted's Clock would run timer 0 seeing now=2 and put timer 1 at 3: bug #9819.)
     let fired = Fired::default();
-    let log = Rc::clone(&fired);
-    let proto = Hooks::new("Chain")
-        .on_made(|_, tx| {
-            tx.call_later(ms(1));
-        })
-        .on_timer(move |_, id, tx| {
-            log.borrow_mut().push((id.get(), tx.now()));
-            if id.get() == 0 {
-                tx.call_later(ms(1));
-            }
-        });
-    let mut h = Harness::new(proto);
+    let mut h = Harness::new(chain(1, &fired));
     h.advance(ms(2));
     assert_eq!(*fired.borrow(), [(0, at(1)), (1, at(2))]);
     assert_eq!(h.advance_to_next(), None);
@@ -190,7 +194,7 @@ fn cancel_prevents_firing_and_run_does_not_jump_to_it() {
     h.run();
     assert_eq!(*fired.borrow(), NONE);
     assert_eq!(h.now(), Instant::ZERO);
-    assert_eq!(fired_timers(&h.events()), [] as [u64; 0]);
+    assert_eq!(fired_timers(&h.events()), [] as [TimerId; 0]);
 }
 
 #[test]
@@ -219,15 +223,7 @@ fn cancel_of_a_fired_timer_is_misuse() {
 
 /// The id of the `n`th timer that fired at the protocol's end.
 fn id_of<P: Protocol>(h: &Harness<P>, n: usize) -> TimerId {
-    let ids: Vec<TimerId> = h
-        .events()
-        .iter()
-        .filter_map(|e| match e {
-            Event::TimerFired(id) => Some(*id),
-            _ => None,
-        })
-        .collect();
-    ids[n]
+    fired_timers(&h.events())[n]
 }
 
 #[test]
@@ -251,7 +247,7 @@ fn timers_of_a_lost_end_never_fire() {
     h.run();
     h.advance(ms(10));
     assert_eq!(*fired.borrow(), NONE);
-    assert_eq!(fired_timers(&h.events()), [] as [u64; 0]);
+    assert_eq!(fired_timers(&h.events()), [] as [TimerId; 0]);
     assert_eq!(h.events().last(), Some(&Event::Lost(Reason::Done)));
 }
 
@@ -444,18 +440,7 @@ fn harness_latency_delays_both_directions() {
 fn a_timer_scheduled_past_the_advance_waits_for_the_next() {
     // Timer 0 at 1ms schedules timer 1 five ms later: advance(3ms) fires only timer 0.
     let fired = Fired::default();
-    let log = Rc::clone(&fired);
-    let proto = Hooks::new("Chain")
-        .on_made(|_, tx| {
-            tx.call_later(ms(1));
-        })
-        .on_timer(move |_, id, tx| {
-            log.borrow_mut().push((id.get(), tx.now()));
-            if id.get() == 0 {
-                tx.call_later(ms(5));
-            }
-        });
-    let mut h = Harness::new(proto);
+    let mut h = Harness::new(chain(5, &fired));
     h.advance(ms(3));
     assert_eq!(*fired.borrow(), [(0, at(1))]);
     assert_eq!(h.now(), at(3));

@@ -18,7 +18,7 @@ use piecemeal::Event::{Connected, Lost, ReadClosed, Received, WriteClosed};
 use piecemeal::Reason::{Aborted, Done, Panicked};
 use piecemeal::clock::Instant;
 use piecemeal::event::Misuse;
-use piecemeal::{Chunking, Config, End, Event, Pair, PanicPolicy, ProducerKind, Reason, Transport};
+use piecemeal::{Config, End, Event, Pair, PanicPolicy, ProducerKind, Reason, Transport};
 use pretty_assertions::assert_eq;
 
 use super::support::*;
@@ -35,14 +35,7 @@ fn scenario_with(
     expect_server: &[Event],
     check: impl Fn(&mut Run),
 ) {
-    let (whole, byte) = (Chunking::whole, Chunking::every_byte);
-    let plans = [
-        (whole(), whole()),
-        (byte(), byte()),
-        (whole(), byte()),
-        (byte(), whole()),
-    ];
-    for (c2s, s2c) in plans {
+    for (c2s, s2c) in plan_pairs() {
         println!("run: client→server {c2s}, server→client {s2c}");
         let pair = Pair::new(client(), server()).config(cfg.clone());
         let mut pair = pair.client_to_server(c2s).server_to_client(s2c);

@@ -34,11 +34,6 @@ fn life(pair: &Pair<Hooks, Hooks>, end: End) -> Vec<Event> {
     pair.log().lifecycle(pair.conn(), end)
 }
 
-/// The callbacks a `Hooks` protocol got, space-separated.
-fn calls(p: &Hooks) -> String {
-    p.state.calls.join(" ")
-}
-
 /// The whole log as (end, event), notes dropped.
 fn timeline(log: &EventLog) -> Vec<(End, Event)> {
     let records = log.records().iter();
@@ -49,15 +44,6 @@ fn timeline(log: &EventLog) -> Vec<(End, Event)> {
 /// The timeline, keeping only the events `keep` selects.
 fn timeline_of(log: &EventLog, keep: fn(&Event) -> bool) -> Vec<(End, Event)> {
     timeline(log).into_iter().filter(|(_, e)| keep(e)).collect()
-}
-
-fn count(events: &[Event], wanted: &Event) -> usize {
-    events.iter().filter(|e| *e == wanted).count()
-}
-
-fn misuse_events(events: Vec<Event>) -> Vec<Event> {
-    let misuse = events.into_iter().filter(|e| matches!(e, Event::Misuse(_)));
-    misuse.collect()
 }
 
 fn at_ms(ms: u64) -> Instant {
