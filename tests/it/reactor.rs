@@ -315,7 +315,7 @@ fn a_timeout_fires_before_a_slow_greeting_and_not_a_fast_one() {
     }
 }
 
-/// Connects, and when the connection is lost, tells the test to reconnect.
+/// Records why its connection was lost; the test reconnects when it sees that.
 #[derive(Default)]
 struct Flaky {
     lost: Option<Reason>,
