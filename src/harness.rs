@@ -189,10 +189,9 @@ impl<P: Protocol> Harness<P> {
             );
         }
         let conn = self.conn;
-        if self.sim.core.recording() {
-            let note = format!("peer delivers {} bytes cut by {chunking}", data.len());
-            self.sim.core.record(conn, peer, Event::Note(note.into()));
-        }
+        self.sim
+            .core
+            .note_delivery(conn, peer, data.len(), &chunking);
         self.sim.core.set_plan(conn, peer, chunking);
         self.sim.act(self.conn, peer, |_, tx| tx.write_bytes(data));
         self.sim.run_until_idle("Harness::deliver");

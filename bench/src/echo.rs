@@ -89,6 +89,9 @@ impl Protocol for EchoServer {
 pub enum Contender {
     /// The shared logic in a plain loop.
     Floor,
+    /// The floor, also keeping a handle on every echoed piece in a `Vec`: the least a
+    /// zero-copy record of the writes adds (one reference count and one store a write).
+    FloorHistory,
     /// `Pair`, with the event log recorded (the default) or not.
     Pair { record: bool },
     /// `tokio::io::duplex` with a 64 KiB buffer; writes and reads of one piece each.
@@ -103,8 +106,9 @@ pub enum Contender {
 }
 
 impl Contender {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Floor,
+        Self::FloorHistory,
         Self::Pair { record: true },
         Self::Pair { record: false },
         Self::Duplex,
@@ -119,6 +123,7 @@ impl Contender {
     pub fn name(self) -> &'static str {
         match self {
             Self::Floor => "floor",
+            Self::FloorHistory => "floor-history",
             Self::Pair { record: true } => "pair",
             Self::Pair { record: false } => "pair-norec",
             Self::Duplex => "duplex",
@@ -131,6 +136,7 @@ impl Contender {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Floor => "floor (plain loop)",
+            Self::FloorHistory => "floor, keeping each write",
             Self::Pair { record: true } => "piecemeal Pair, recording",
             Self::Pair { record: false } => "piecemeal Pair, record(false)",
             Self::Duplex => "tokio::io::duplex(64 KiB)",
@@ -143,7 +149,7 @@ impl Contender {
     /// Whether the contender delivers exactly the planned pieces. The async peers count the
     /// reads that returned data: each returns at most one piece, but may return less.
     fn exact_pieces(self) -> bool {
-        matches!(self, Self::Floor | Self::Pair { .. })
+        matches!(self, Self::Floor | Self::FloorHistory | Self::Pair { .. })
     }
 }
 
@@ -202,7 +208,8 @@ impl Echo {
 
     pub fn run(&self, who: Contender) -> Sample {
         match who {
-            Contender::Floor => self.run_floor(),
+            Contender::Floor => self.run_floor(false),
+            Contender::FloorHistory => self.run_floor(true),
             Contender::Pair { record } => self.run_pair(record),
             Contender::Duplex
             | Contender::DuplexTight
@@ -226,22 +233,42 @@ impl Echo {
         }
     }
 
-    fn run_floor(&self) -> Sample {
-        // Setup, not timed: the payload, the ranges, the collector's buffer.
+    /// The floor; with `keep`, it also keeps a handle on every write the echo makes, as an
+    /// event log must.
+    fn run_floor(&self, keep: bool) -> Sample {
+        // Setup, not timed: the payload, the ranges, the collector's buffer, and the history's
+        // buffer (touched, so that no page faults land in the timed region).
         let payload = payload(self.len);
         let ranges: Vec<Range<usize>> = self.chunking().pieces(self.len);
         let mut got = Collector::with_capacity(self.len);
+        let mut history: Vec<Bytes> = Vec::new();
+        if keep {
+            history.resize(ranges.len(), Bytes::new());
+            history.clear();
+        }
         let mut echoed = 0u64;
 
         let start = Instant::now();
         for r in &ranges {
             let piece = payload.slice(r.clone());
             echoed += 1;
-            echo(piece, &mut |b| got.receive(&b));
+            echo(piece, &mut |b| {
+                if keep {
+                    history.push(b.clone());
+                }
+                got.receive(&b);
+            });
         }
         let nanos = start.elapsed().as_secs_f64() * 1e9;
 
-        self.check(Contender::Floor, &payload, &got.buf, echoed + got.pieces);
+        let who = if keep {
+            assert_eq!(history.len(), ranges.len(), "floor-history kept every write");
+            Contender::FloorHistory
+        } else {
+            Contender::Floor
+        };
+        drop(history);
+        self.check(who, &payload, &got.buf, echoed + got.pieces);
         Sample {
             nanos,
             pieces: echoed + got.pieces,

@@ -754,6 +754,18 @@ fn targets_table(w1: &[W1Row], w2: &W2Results) -> Option<Table> {
                 format!("({}× over the 3× asked)", fmt_num(x / 3.0)),
             ),
         ]);
+        if let Some(h) = m(Contender::FloorHistory) {
+            t.row(vec![
+                "(the floor keeping a handle on each write, as a log must)".to_owned(),
+                format!(
+                    "{}× ({} ns/piece); piecemeal recording is {}× this",
+                    fmt_num(h / f),
+                    fmt_num(h),
+                    fmt_num(p / h)
+                ),
+                "for reference".to_owned(),
+            ]);
+        }
         if let Some(n) = m(Contender::Pair { record: false }) {
             let x = n / f;
             t.row(vec![

@@ -644,10 +644,10 @@ impl SimPeer {
             drop(inner);
             panic!("{msg}");
         }
-        if inner.sim.core.recording() {
-            let note = format!("peer delivers {} bytes cut by {chunking}", data.len());
-            inner.sim.core.record(conn, PEER, Event::Note(note.into()));
-        }
+        inner
+            .sim
+            .core
+            .note_delivery(conn, PEER, data.len(), &chunking);
         inner.sim.core.set_plan(conn, PEER, chunking);
         inner.act_peer("SimPeer::deliver", |tx| tx.write_bytes(data));
     }

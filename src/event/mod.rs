@@ -352,6 +352,21 @@ impl EventLog {
         self.cache.invalidate();
     }
 
+    /// Record that the test, acting as `end`, delivers `len` bytes cut by `plan`: a note,
+    /// formatted only when the log is read.
+    pub(crate) fn delivers(
+        &mut self,
+        step: u64,
+        time: Instant,
+        conn: ConnId,
+        end: End,
+        len: usize,
+        plan: Chunking,
+    ) {
+        self.store.delivers(step, time, conn, end, len, plan);
+        self.cache.invalidate();
+    }
+
     /// Record that `end` received the next `len` bytes its peer wrote.
     #[inline]
     pub(crate) fn received(

@@ -21,6 +21,7 @@ use std::thread::LocalKey;
 use bytes::{Bytes, BytesMut};
 
 use super::{ConnId, End, Event, Record};
+use crate::chunking::Chunking;
 use crate::clock::Instant;
 use crate::engine::field_by_field;
 
@@ -268,7 +269,7 @@ impl<T: Pooled> Drop for Chunked<T> {
 #[derive(Clone, Default, Debug)]
 pub(super) struct Store {
     recs: Chunked<Rec>,
-    extras: Vec<Event>,
+    extras: Vec<Extra>,
     times: Vec<Instant>,
     longs: Vec<u64>,
     /// Per connection, per writing end: every accepted write, in order.
@@ -278,6 +279,30 @@ pub(super) struct Store {
     last_conn: u32,
     last_step: u64,
     events: usize,
+}
+
+/// An event kept in `extras`: as it is, or in parts that make it when it is read.
+#[derive(Clone, Debug)]
+enum Extra {
+    Event(Event),
+    /// A test's peer delivering `len` bytes cut by `plan`: read as a [`Event::Note`]. A
+    /// `Harness` records one for every `deliver`, and formatting it there and then was about
+    /// 7% of a short run (a plan of cuts prints every cut); most logs are never printed.
+    Delivers {
+        len: usize,
+        plan: Chunking,
+    },
+}
+
+impl Extra {
+    fn event(&self) -> Event {
+        match self {
+            Self::Event(e) => e.clone(),
+            Self::Delivers { len, plan } => {
+                Event::Note(format!("peer delivers {len} bytes cut by {plan}").into())
+            }
+        }
+    }
 }
 
 /// `i` as a record's `arg` (an index into a side table), saturating.
@@ -419,8 +444,25 @@ impl Store {
         if let Event::Wrote(data) = event {
             return self.wrote(step, time, conn, end, &data);
         }
+        self.extra(step, time, conn, end, Extra::Event(event));
+    }
+
+    /// Record that the test, as `end`, delivers `len` bytes cut by `plan` (a note).
+    pub(super) fn delivers(
+        &mut self,
+        step: u64,
+        time: Instant,
+        conn: ConnId,
+        end: End,
+        len: usize,
+        plan: Chunking,
+    ) {
+        self.extra(step, time, conn, end, Extra::Delivers { len, plan });
+    }
+
+    fn extra(&mut self, step: u64, time: Instant, conn: ConnId, end: End, extra: Extra) {
         let arg = index(self.extras.len());
-        self.extras.push(event);
+        self.extras.push(extra);
         self.rec(step, time, conn, end, Kind::Extra, arg);
     }
 
@@ -475,13 +517,14 @@ impl Store {
                     let data = self.streams.get(c).and_then(|s| s[e].get(k));
                     Event::Wrote(data.cloned().unwrap_or_default())
                 }
-                Kind::Extra => self
-                    .extras
-                    .get(r.arg as usize)
-                    .cloned()
-                    .unwrap_or(Event::Note(
-                        "(missing event payload: a piecemeal bug)".into(),
-                    )),
+                Kind::Extra => {
+                    self.extras
+                        .get(r.arg as usize)
+                        .map(Extra::event)
+                        .unwrap_or(Event::Note(
+                            "(missing event payload: a piecemeal bug)".into(),
+                        ))
+                }
             };
             step = step.wrapping_add(u64::from(r.delta));
             out.push(Record {
@@ -558,6 +601,32 @@ mod tests {
     use super::*;
     use crate::transport::ProducerKind;
     use std::time::Duration;
+
+    #[test]
+    fn a_delivery_note_reads_as_the_note_it_stands_for() {
+        let mut s = Store::default();
+        s.add_conn();
+        let c = ConnId(0);
+        let plan = Chunking::cuts([1, 3]);
+        s.delivers(1, Instant::ZERO, c, End::Client, 4, plan.clone());
+        s.push(
+            1,
+            Instant::ZERO,
+            c,
+            End::Client,
+            Event::Note("after".into()),
+        );
+        let want = [
+            Event::Note("peer delivers 4 bytes cut by Chunking::cuts([1, 3])".into()),
+            Event::Note("after".into()),
+        ];
+        for store in [s.clone(), s] {
+            let recs = store.materialize();
+            let events: Vec<Event> = recs.into_iter().map(|r| r.event).collect();
+            assert_eq!(events, want);
+        }
+        assert_eq!(plan.to_string(), "Chunking::cuts([1, 3])");
+    }
 
     #[test]
     fn records_round_trip_with_sliced_and_joined_payloads() {
