@@ -262,7 +262,11 @@ impl Echo {
         let nanos = start.elapsed().as_secs_f64() * 1e9;
 
         let who = if keep {
-            assert_eq!(history.len(), ranges.len(), "floor-history kept every write");
+            assert_eq!(
+                history.len(),
+                ranges.len(),
+                "floor-history kept every write"
+            );
             Contender::FloorHistory
         } else {
             Contender::Floor
