@@ -308,8 +308,10 @@ impl Callback {
 /// takes the smaller of the two fronts.
 ///
 /// The FIFO is a `Vec` read from `head` on: a push is a `Vec` push, a pop a read and an
-/// increment. The consumed front is dropped when the queue empties, or in one move once it
-/// is most of the buffer, so each entry is moved at most once.
+/// increment. When the buffer is full and at least half of it was consumed, the consumed
+/// front is dropped in one move. The entries moved then are at most half of the buffer, and
+/// the next compaction waits until half of a buffer at least as large was consumed, so by then
+/// they were all popped: each entry is moved at most once.
 #[derive(Debug, Default)]
 struct Ready {
     /// Stamp and packed task ([`Task::pack`]), increasing stamps from `head` on; entries before
