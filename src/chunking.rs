@@ -491,9 +491,15 @@ impl Cursor {
                 Some(self.boundary - pos)
             }
             Plan::Cuts(offsets) => {
-                let rest = &offsets[self.index..];
-                if rest.first().is_some_and(|&c| c as u64 <= pos) {
-                    self.index += rest.partition_point(|&c| c as u64 <= pos);
+                let passed = |i: usize| offsets.get(i).is_some_and(|&c| c as u64 <= pos);
+                if passed(self.index) {
+                    // Reading on in order, `pos` is the cut just reached: step past it. Only
+                    // a jump over several cuts searches for the next one.
+                    self.index += 1;
+                    if passed(self.index) {
+                        let rest = offsets.get(self.index..).unwrap_or_default();
+                        self.index += rest.partition_point(|&c| c as u64 <= pos);
+                    }
                 }
                 offsets.get(self.index).map(|&c| c as u64 - pos)
             }
@@ -1033,6 +1039,39 @@ mod tests {
                         0 => 1,
                         1 => want,
                         _ => rng.size(3 * n as u64),
+                    };
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cuts_cursor_agrees_with_a_linear_search_for_any_walk() {
+        // The cursor steps past the cut just reached and searches only on a jump: check it
+        // against the first cut after `pos` over walks that step by one, by pieces, and jump.
+        let mut rng = SplitMix64::new(12);
+        for list in 0..30 {
+            let mut cuts = Vec::new();
+            let mut at = 0usize;
+            for _ in 0..1 + list * 3 {
+                at += 1 + rng.size(6) as usize;
+                cuts.push(at);
+            }
+            let plan = C::cuts(cuts.clone());
+            for walk in 0..3 {
+                let mut cursor = plan.cursor();
+                let mut pos = 0u64;
+                while pos <= at as u64 + 3 {
+                    let want = cuts
+                        .iter()
+                        .find(|&&c| c as u64 > pos)
+                        .map(|&c| c as u64 - pos);
+                    assert_eq!(cursor.limit(pos), want, "{plan} at {pos}");
+                    assert_eq!(cursor.limit(pos), want, "{plan} again at {pos}");
+                    pos += match (walk, want) {
+                        (1, Some(w)) => w,
+                        (2, _) => rng.size(12),
+                        _ => 1,
                     };
                 }
             }
