@@ -422,7 +422,7 @@ impl Core {
         }
         // Counted here, apart from the stamp above: incremented side by side, the two are
         // loaded as one 16-byte vector that waits for the separate stores that last wrote
-        // them (a failed store-to-load forward, about 1 ns a piece).
+        // them (a failed store-to-load forward: an eighth of the drain loop's profile).
         self.step += 1;
         if self.recording() {
             self.log.received(self.step, now, c, r, len);

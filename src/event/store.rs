@@ -286,8 +286,8 @@ pub(super) struct Store {
 enum Extra {
     Event(Event),
     /// A test's peer delivering `len` bytes cut by `plan`: read as a [`Event::Note`]. A
-    /// `Harness` records one for every `deliver`, and formatting it there and then was about
-    /// 7% of a short run (a plan of cuts prints every cut); most logs are never printed.
+    /// `Harness` records one for every `deliver`, and formatting it there and then took about
+    /// a tenth of a short run (a plan of cuts prints every cut); most logs are never printed.
     Delivers {
         len: usize,
         plan: Chunking,
