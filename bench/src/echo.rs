@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use piecemeal::{Chunking, Config, Event, Pair, Protocol, Transport};
+use piecemeal::{Chunking, Config, Event, Pair, Protocol, Schedule, Transport};
 
 use crate::peers;
 
@@ -94,6 +94,9 @@ pub enum Contender {
     FloorHistory,
     /// `Pair`, with the event log recorded (the default) or not.
     Pair { record: bool },
+    /// `Pair`, recording, under `Schedule::seeded(7)`: every step picks among the ready tasks
+    /// (the cost of exploring interleavings).
+    PairSeeded,
     /// `tokio::io::duplex` with a 64 KiB buffer; writes and reads of one piece each.
     Duplex,
     /// `tokio::io::duplex(piece)`: the pipe's capacity is one piece, so every piece waits for
@@ -106,11 +109,12 @@ pub enum Contender {
 }
 
 impl Contender {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Floor,
         Self::FloorHistory,
         Self::Pair { record: true },
         Self::Pair { record: false },
+        Self::PairSeeded,
         Self::Duplex,
         Self::DuplexTight,
         Self::PartialIo,
@@ -126,6 +130,7 @@ impl Contender {
             Self::FloorHistory => "floor-history",
             Self::Pair { record: true } => "pair",
             Self::Pair { record: false } => "pair-norec",
+            Self::PairSeeded => "pair-seeded",
             Self::Duplex => "duplex",
             Self::DuplexTight => "duplex-tight",
             Self::PartialIo => "partial-io",
@@ -139,6 +144,7 @@ impl Contender {
             Self::FloorHistory => "floor, keeping each write",
             Self::Pair { record: true } => "piecemeal Pair, recording",
             Self::Pair { record: false } => "piecemeal Pair, record(false)",
+            Self::PairSeeded => "piecemeal Pair, Schedule::seeded",
             Self::Duplex => "tokio::io::duplex(64 KiB)",
             Self::DuplexTight => "tokio::io::duplex(piece)",
             Self::PartialIo => "partial-io over duplex",
@@ -149,7 +155,10 @@ impl Contender {
     /// Whether the contender delivers exactly the planned pieces. The async peers count the
     /// reads that returned data: each returns at most one piece, but may return less.
     fn exact_pieces(self) -> bool {
-        matches!(self, Self::Floor | Self::FloorHistory | Self::Pair { .. })
+        matches!(
+            self,
+            Self::Floor | Self::FloorHistory | Self::Pair { .. } | Self::PairSeeded
+        )
     }
 }
 
@@ -210,7 +219,7 @@ impl Echo {
         match who {
             Contender::Floor => self.run_floor(false),
             Contender::FloorHistory => self.run_floor(true),
-            Contender::Pair { record } => self.run_pair(record),
+            Contender::Pair { .. } | Contender::PairSeeded => self.run_pair(who),
             Contender::Duplex
             | Contender::DuplexTight
             | Contender::PartialIo
@@ -280,8 +289,12 @@ impl Echo {
         }
     }
 
-    fn run_pair(&self, record: bool) -> Sample {
-        let who = Contender::Pair { record };
+    fn run_pair(&self, who: Contender) -> Sample {
+        let record = who != Contender::Pair { record: false };
+        let mut config = Config::new().step_limit(u64::MAX).record(record);
+        if who == Contender::PairSeeded {
+            config = config.schedule(Schedule::seeded(7));
+        }
         // Setup, not timed.
         let payload = payload(self.len);
         let client = Client {
@@ -289,7 +302,7 @@ impl Echo {
             got: Collector::with_capacity(self.len),
         };
         let mut pair = Pair::new(client, EchoServer::default())
-            .config(Config::new().step_limit(u64::MAX).record(record))
+            .config(config)
             .client_to_server(self.chunking())
             .server_to_client(self.chunking());
 

@@ -30,8 +30,9 @@ usage: cargo run --release --manifest-path bench/Cargo.toml -- [OPTIONS]
   --len BYTES      W1 payload size for both piece sizes (default 256 KiB at 1-byte pieces,
                    4 MiB at 4 KiB pieces; 16 KiB and 256 KiB with --quick)
   --only TEXT      only the workloads whose id contains TEXT. W1: CONTENDER/SIZE, with
-                   CONTENDER one of floor, floor-history, pair, pair-norec, duplex,
-                   duplex-tight, partial-io, turmoil and SIZE 1B or 4KiB (e.g. pair/1B);
+                   CONTENDER one of floor, floor-history, pair, pair-norec, pair-seeded,
+                   duplex, duplex-tight, partial-io, turmoil and SIZE 1B or 4KiB (e.g.
+                   pair/1B);
                    W2: w2/piecemeal, w2/piecemeal-flatmap, w2/partial-io, w2/tokio-test;
                    W3: w3/floor, w3/harness, w3/harness-norec; W4: w4/Nbusy+Midle (e.g.
                    w4/1000busy+0idle)

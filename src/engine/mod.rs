@@ -398,6 +398,8 @@ pub(crate) struct Core {
     pub(crate) touched: Vec<(ConnId, End)>,
     /// Producer callbacks chained within the current step (see `nest`).
     nested: u64,
+    /// `step_scheduled`'s buffer of the valid ready tasks, kept from step to step.
+    scratch: Vec<(u64, Task)>,
     strict_violation: Option<String>,
 }
 
@@ -418,6 +420,7 @@ impl Core {
             cfg,
             touched: Vec::new(),
             nested: 0,
+            scratch: Vec::new(),
             strict_violation: None,
         }
     }

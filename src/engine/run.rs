@@ -167,7 +167,10 @@ impl Core {
     /// One step under a non-default schedule: gather the valid ready tasks (oldest first), let
     /// the schedule pick one, put the others back.
     pub(super) fn step_scheduled<P: Protos>(&mut self, protos: &mut P) -> bool {
-        let mut ready = Vec::new();
+        // The gathered tasks go in a buffer kept from step to step: a fresh `Vec` each step
+        // cost an allocation and a free a step.
+        let mut ready = std::mem::take(&mut self.scratch);
+        ready.clear();
         while let Some((stamp, task)) = self.ready.pop() {
             if self.is_valid(stamp, task) {
                 ready.push((stamp, task));
@@ -175,19 +178,20 @@ impl Core {
                 self.retire(stamp, task);
             }
         }
-        if ready.is_empty() {
-            return false;
-        }
-        let k = if ready.len() > 1 {
-            self.picker.pick(ready.len())
-        } else {
-            0
+        let picked = match ready.len() {
+            0 => None,
+            1 => ready.pop(),
+            n => Some(ready.remove(self.picker.pick(n))),
         };
-        let (stamp, task) = ready.remove(k);
-        self.nested = 0;
-        for (s, t) in ready {
+        // Put the others back, oldest first: they go to the back of the consumed FIFO.
+        for &(s, t) in &ready {
             self.ready.push(s, t);
         }
+        self.scratch = ready;
+        let Some((stamp, task)) = picked else {
+            return false;
+        };
+        self.nested = 0;
         let ran = self.exec(protos, stamp, task);
         debug_assert!(ran, "a valid task must run: {task:?}");
         self.check_strict();
