@@ -694,8 +694,10 @@ mod tests {
         // Everything queued was consumed: an older stamp may go to the FIFO's back.
         q.push(2, task(2));
         q.push_newest(6, task(6));
+        assert!(q.heap.is_empty(), "both went to the FIFO");
         // Older than the FIFO's back, which is live: the heap.
         q.push(4, task(4));
+        assert_eq!(q.heap.len(), 1);
         let order: Vec<u64> = std::iter::from_fn(|| q.pop().map(|(s, _)| s)).collect();
         assert_eq!(order, [2, 4, 6]);
     }

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
+use self::store::Extra;
 use crate::chunking::Chunking;
 use crate::clock::{Instant, TimerId};
 
@@ -363,7 +364,8 @@ impl EventLog {
         len: usize,
         plan: Chunking,
     ) {
-        self.store.delivers(step, time, conn, end, len, plan);
+        let note = Extra::Delivers { len, plan };
+        self.store.extra(step, time, conn, end, note);
         self.cache.invalidate();
     }
 

@@ -283,7 +283,7 @@ pub(super) struct Store {
 
 /// An event kept in `extras`: as it is, or in parts that make it when it is read.
 #[derive(Clone, Debug)]
-enum Extra {
+pub(super) enum Extra {
     Event(Event),
     /// A test's peer delivering `len` bytes cut by `plan`: read as a [`Event::Note`]. A
     /// `Harness` records one for every `deliver`, and formatting it there and then took about
@@ -447,20 +447,8 @@ impl Store {
         self.extra(step, time, conn, end, Extra::Event(event));
     }
 
-    /// Record that the test, as `end`, delivers `len` bytes cut by `plan` (a note).
-    pub(super) fn delivers(
-        &mut self,
-        step: u64,
-        time: Instant,
-        conn: ConnId,
-        end: End,
-        len: usize,
-        plan: Chunking,
-    ) {
-        self.extra(step, time, conn, end, Extra::Delivers { len, plan });
-    }
-
-    fn extra(&mut self, step: u64, time: Instant, conn: ConnId, end: End, extra: Extra) {
+    /// Record an event kept in `extras`.
+    pub(super) fn extra(&mut self, step: u64, time: Instant, conn: ConnId, end: End, extra: Extra) {
         let arg = index(self.extras.len());
         self.extras.push(extra);
         self.rec(step, time, conn, end, Kind::Extra, arg);
@@ -608,7 +596,8 @@ mod tests {
         s.add_conn();
         let c = ConnId(0);
         let plan = Chunking::cuts([1, 3]);
-        s.delivers(1, Instant::ZERO, c, End::Client, 4, plan.clone());
+        let delivers = Extra::Delivers { len: 4, plan };
+        s.extra(1, Instant::ZERO, c, End::Client, delivers);
         s.push(
             1,
             Instant::ZERO,
@@ -625,7 +614,6 @@ mod tests {
             let events: Vec<Event> = recs.into_iter().map(|r| r.event).collect();
             assert_eq!(events, want);
         }
-        assert_eq!(plan.to_string(), "Chunking::cuts([1, 3])");
     }
 
     #[test]
