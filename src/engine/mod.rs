@@ -406,7 +406,10 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(cfg: Config) -> Self {
         Self {
-            conns: Vec::new(),
+            // Room for exactly one: a `Harness` or a `Pair` has one connection, and a `Vec`'s
+            // first growth would make room for four (3 KiB, past the allocator's small sizes:
+            // about a sixth of a short `Harness` run). A reactor's second grows it as usual.
+            conns: Vec::with_capacity(1),
             now: Instant::ZERO,
             step: 0,
             stamp: 0,
@@ -451,12 +454,6 @@ impl Core {
 
     pub(crate) fn add_conn(&mut self, spec: ConnSpec) -> ConnId {
         let id = ConnId(u32::try_from(self.conns.len()).unwrap_or(u32::MAX));
-        if self.conns.is_empty() {
-            // Room for exactly one: a `Harness` or a `Pair` has one connection, and a `Vec`'s
-            // first growth would make room for four (3 KiB, past the allocator's small sizes,
-            // about 7% of a short `Harness` run). A reactor's second grows it as usual.
-            self.conns.reserve_exact(1);
-        }
         let [(pc, lc), (ps, ls)] = [0, 1].map(|w| (&spec.plans[w], spec.latency[w]));
         self.conns.push(Conn {
             connecting: false,
