@@ -251,10 +251,22 @@ pub enum Finish {
 /// One run of an [`Outbound`] check.
 struct PairRun<V> {
     outcome: Outcome<V>,
-    /// What the protocol under test wrote.
-    written: Bytes,
     transcript: String,
     raw: Vec<Vec<Event>>,
+}
+
+impl<V> PairRun<V> {
+    /// What the protocol under test wrote: the writes in its normalised events (the first
+    /// end compared), joined. Computed when asked: only the uncut run's is used.
+    fn written(&self) -> Bytes {
+        let mut all = Vec::new();
+        for event in &self.outcome.ends[0].1 {
+            if let Event::Wrote(b) = event {
+                all.extend_from_slice(b);
+            }
+        }
+        all.into()
+    }
 }
 
 /// What one run produced, as compared between chunkings.
@@ -490,7 +502,7 @@ where
         let events = h.log().normalized_end(conn, end);
         let outcome = Outcome {
             ends: vec![(name, events)],
-            written: Bytes::copy_from_slice(h.written()),
+            written: h.take_written(),
             observed: (self.observe)(h.protocol()),
         };
         (outcome, h)
@@ -677,7 +689,8 @@ where
     /// The [`Divergence`] with the fewest cuts found.
     pub fn check(&self) -> Result<(), Divergence> {
         let whole = self.run(&Chunking::whole(), false);
-        let found = search(&self.search, whole.written.len(), &whole.outcome, |plan| {
+        let len = whole.written().len();
+        let found = search(&self.search, len, &whole.outcome, |plan| {
             self.run(plan, false).outcome
         });
         match found {
@@ -723,8 +736,7 @@ where
         }
     }
 
-    /// One run: the outcome, the bytes the protocol wrote, and with `detail` the transcript
-    /// and each end's raw events.
+    /// One run: the outcome, and with `detail` the transcript and each end's raw events.
     fn run(&self, plan: &Chunking, detail: bool) -> PairRun<V> {
         match self.proto_end {
             End::Server => {
@@ -759,12 +771,6 @@ where
                 (name, log.normalized_end(conn, end))
             })
             .collect();
-        let written = ends[0].1.iter().fold(Vec::new(), |mut all, e| {
-            if let Event::Wrote(b) = e {
-                all.extend_from_slice(b);
-            }
-            all
-        });
         let (transcript, raw) = if detail {
             let raw = (order.iter())
                 .map(|&end| log.events(conn, end).cloned().collect())
@@ -779,7 +785,6 @@ where
                 written: Bytes::new(),
                 observed: observe(&pair),
             },
-            written: written.into(),
             transcript,
             raw,
         }
@@ -801,7 +806,7 @@ where
         Divergence::new(report::Parts {
             subject: format!("{proto} and {peer} behave"),
             stream: format!("what {proto} writes"),
-            input: whole.written.clone(),
+            input: whole.written(),
             plan,
             tried,
             whole: side(&whole.outcome, self.observing),

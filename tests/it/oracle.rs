@@ -273,6 +273,38 @@ fn finish_closes_the_connection_after_the_input() {
             .finish(finish)
             .assert(b"partial");
     }
+
+    /// Flushes only the last piece on EOF: wrong, and visible only once the peer sends an EOF.
+    #[derive(Default)]
+    struct FlushLastPieceOnEof {
+        last: Bytes,
+    }
+    impl Protocol for FlushLastPieceOnEof {
+        fn data_received(&mut self, data: Bytes, _: &mut Transport<'_>) {
+            self.last = data;
+        }
+        fn read_connection_lost(&mut self, tx: &mut Transport<'_>) {
+            tx.write_bytes(std::mem::take(&mut self.last));
+            tx.lose_connection();
+        }
+        fn half_closeable(&self) -> bool {
+            true
+        }
+    }
+    for finish in [Finish::StayOpen, Finish::Abort] {
+        Invariance::new(FlushLastPieceOnEof::default)
+            .finish(finish)
+            .assert(b"partial");
+    }
+    for finish in [Finish::Close, Finish::HalfClose] {
+        let found = Invariance::new(FlushLastPieceOnEof::default)
+            .finish(finish)
+            .check(b"partial")
+            .expect_err("the EOF shows the bug");
+        assert_eq!(found.chunking(), &Chunking::cuts([1]), "{found}");
+        let replay = format!(".finish(Finish::{finish:?}).assert_plan(b\"partial\", ");
+        assert!(found.replay().contains(&replay), "{found}");
+    }
 }
 
 #[test]

@@ -260,7 +260,10 @@ impl ContractViolation {
             rule: rule.to_owned(),
             at: at.map(|(i, op)| (i, format!("{op:?}"))),
             scenario: format!("{scenario:?}"),
-            transcript: pair.log().transcript_tail(60).to_string(),
+            transcript: pair
+                .log()
+                .transcript_tail(super::TRANSCRIPT_TAIL)
+                .to_string(),
         }
     }
 
@@ -382,6 +385,15 @@ impl Probe {
         self.shared.borrow_mut().depth -= 1;
     }
 
+    /// A callback that has a transport: the common checks, then `check`, then the next
+    /// deferred action.
+    fn callback(&mut self, name: &str, tx: &mut Transport<'_>, check: impl FnOnce(&mut Self)) {
+        self.enter(name);
+        check(self);
+        self.deferred(tx);
+        self.leave();
+    }
+
     /// Does the next deferred action, if any.
     fn deferred(&mut self, tx: &mut Transport<'_>) {
         let next = self.shared.borrow_mut().pending[self.end.index()].pop_front();
@@ -482,49 +494,43 @@ impl Probe {
 
 impl Protocol for Probe {
     fn connection_made(&mut self, tx: &mut Transport<'_>) {
-        self.enter("connection_made");
-        if self.made {
-            self.violation("connection_made twice".into());
-        }
-        self.made = true;
-        self.deferred(tx);
-        self.leave();
+        self.callback("connection_made", tx, |p| {
+            if p.made {
+                p.violation("connection_made twice".into());
+            }
+            p.made = true;
+        });
     }
 
     fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
-        self.enter("data_received");
-        self.check_data(&data);
-        self.deferred(tx);
-        self.leave();
+        self.callback("data_received", tx, |p| p.check_data(&data));
     }
 
     fn read_connection_lost(&mut self, tx: &mut Transport<'_>) {
-        self.enter("read_connection_lost");
-        if !self.half_closeable {
-            self.violation("read_connection_lost on an end that is not half-closeable".into());
-        }
-        if self.eof {
-            self.violation("read_connection_lost twice".into());
-        }
-        if self.paused {
-            self.violation("read_connection_lost (EOF) while reading was paused".into());
-        }
-        self.eof = true;
-        self.deferred(tx);
-        self.leave();
+        self.callback("read_connection_lost", tx, |p| {
+            if !p.half_closeable {
+                p.violation("read_connection_lost on an end that is not half-closeable".into());
+            }
+            if p.eof {
+                p.violation("read_connection_lost twice".into());
+            }
+            if p.paused {
+                p.violation("read_connection_lost (EOF) while reading was paused".into());
+            }
+            p.eof = true;
+        });
     }
 
     fn write_connection_lost(&mut self, tx: &mut Transport<'_>) {
-        self.enter("write_connection_lost");
-        if !self.half_closed {
-            self.violation("write_connection_lost without lose_write_connection".into());
-        }
-        if self.write_closed {
-            self.violation("write_connection_lost twice".into());
-        }
-        self.write_closed = true;
-        self.deferred(tx);
-        self.leave();
+        self.callback("write_connection_lost", tx, |p| {
+            if !p.half_closed {
+                p.violation("write_connection_lost without lose_write_connection".into());
+            }
+            if p.write_closed {
+                p.violation("write_connection_lost twice".into());
+            }
+            p.write_closed = true;
+        });
     }
 
     fn connection_lost(&mut self, reason: &Reason) {
@@ -537,33 +543,30 @@ impl Protocol for Probe {
     }
 
     fn timer_fired(&mut self, timer: TimerId, tx: &mut Transport<'_>) {
-        self.enter("timer_fired");
-        match self.timers.iter().position(|&t| t == timer) {
-            Some(i) => {
-                self.timers.remove(i);
+        self.callback("timer_fired", tx, |p| {
+            match p.timers.iter().position(|&t| t == timer) {
+                Some(i) => {
+                    p.timers.remove(i);
+                }
+                None => p.violation(format!("timer_fired({timer}) for a timer not pending")),
             }
-            None => self.violation(format!("timer_fired({timer}) for a timer not pending")),
-        }
-        self.deferred(tx);
-        self.leave();
+        });
     }
 
     fn pause_producing(&mut self, tx: &mut Transport<'_>) {
-        self.enter("pause_producing");
-        if self.producer != Some(ProducerKind::Push) {
-            self.violation("pause_producing without a registered push producer".into());
-        }
-        self.deferred(tx);
-        self.leave();
+        self.callback("pause_producing", tx, |p| {
+            if p.producer != Some(ProducerKind::Push) {
+                p.violation("pause_producing without a registered push producer".into());
+            }
+        });
     }
 
     fn resume_producing(&mut self, tx: &mut Transport<'_>) {
-        self.enter("resume_producing");
-        if self.producer.is_none() {
-            self.violation("resume_producing without a registered producer".into());
-        }
-        self.deferred(tx);
-        self.leave();
+        self.callback("resume_producing", tx, |p| {
+            if p.producer.is_none() {
+                p.violation("resume_producing without a registered producer".into());
+            }
+        });
     }
 
     fn stop_producing(&mut self) {

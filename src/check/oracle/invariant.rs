@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::report::{self, Divergence, Parts, Side};
 use super::search::{Search, search};
 use crate::chunking::Chunking;
+use crate::engine::panic_message;
 
 /// The chunking-invariance oracle for any subject: a function of an input and a plan whose
 /// result must not depend on the plan.
@@ -187,13 +188,8 @@ where
 
     /// One run, a panic caught as its message.
     fn run(&self, input: &[u8], plan: &Chunking) -> Result<O, String> {
-        panic::catch_unwind(AssertUnwindSafe(|| (self.run)(input, plan))).map_err(|payload| {
-            payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "(a panic payload that is not a string)".to_owned())
-        })
+        panic::catch_unwind(AssertUnwindSafe(|| (self.run)(input, plan)))
+            .map_err(|payload| panic_message(payload.as_ref()))
     }
 
     fn divergence(
