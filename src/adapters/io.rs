@@ -330,23 +330,17 @@ impl ChunkedReader {
         if !at_start {
             return Ok(());
         }
-        if self.faults.interrupt.contains(self.piece) && !self.raised.0 {
+        let (kind, call) = if self.faults.interrupt.contains(self.piece) && !self.raised.0 {
             self.raised.0 = true;
-            self.calls.push(Call::Interrupted);
-            return Err(io::Error::new(
-                ErrorKind::Interrupted,
-                "piecemeal: Interrupted (fault)",
-            ));
-        }
-        if self.faults.would_block.contains(self.piece) && !self.raised.1 {
+            (ErrorKind::Interrupted, Call::Interrupted)
+        } else if self.faults.would_block.contains(self.piece) && !self.raised.1 {
             self.raised.1 = true;
-            self.calls.push(Call::WouldBlock);
-            return Err(io::Error::new(
-                ErrorKind::WouldBlock,
-                "piecemeal: WouldBlock (fault)",
-            ));
-        }
-        Ok(())
+            (ErrorKind::WouldBlock, Call::WouldBlock)
+        } else {
+            return Ok(());
+        };
+        self.calls.push(call);
+        Err(io::Error::new(kind, format!("piecemeal: {kind:?} (fault)")))
     }
 
     fn advance(&mut self, n: usize) {
@@ -369,10 +363,11 @@ impl Read for ChunkedReader {
         }
         let rest = self.current();
         let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&self.data[rest.start..rest.start + n]);
+        let got = self.data.slice(rest.start..rest.start + n);
+        buf[..n].copy_from_slice(&got);
         self.calls.push(Call::Read {
             asked: buf.len(),
-            got: self.data.slice(rest.start..rest.start + n),
+            got,
         });
         self.advance(n);
         Ok(n)
@@ -446,7 +441,7 @@ impl ChunkedWriter {
     /// The first error the sink returns other than `Interrupted` (after which nothing more is
     /// written), or [`ErrorKind::WriteZero`] if it accepts 0 bytes of a non-empty buffer.
     pub fn drive<W: Write + ?Sized>(&mut self, sink: &mut W) -> io::Result<usize> {
-        for piece in self.pieces.clone() {
+        for piece in &self.pieces {
             let mut at = piece.start;
             let mut interrupted = 0usize;
             while at < piece.end {
@@ -454,7 +449,7 @@ impl ChunkedWriter {
                 let result = sink.write(&offered);
                 self.calls.push(Call::Write {
                     offered,
-                    accepted: result.as_ref().map(|n| *n).map_err(io::Error::kind),
+                    accepted: result.as_ref().copied().map_err(io::Error::kind),
                 });
                 match result {
                     Ok(0) => {
@@ -477,7 +472,7 @@ impl ChunkedWriter {
         }
         let flushed = sink.flush();
         self.calls.push(Call::Flush(
-            flushed.as_ref().map(|_| ()).map_err(io::Error::kind),
+            flushed.as_ref().copied().map_err(io::Error::kind),
         ));
         flushed.map(|()| self.accepted)
     }

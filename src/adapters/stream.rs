@@ -176,8 +176,9 @@ impl Inner {
 
     fn act_peer<R>(&mut self, what: &str, f: impl FnOnce(&mut Transport<'_>) -> R) -> R {
         let out = self.sim.act(self.conn, PEER, |_, tx| f(tx));
-        self.run(what, None);
-        // Whatever the peer did (data, EOF, reset, resumed reading) may unblock the stream.
+        self.sim.run_until_idle(what);
+        // Whatever the peer did (data, EOF, reset, resumed reading) may unblock the stream,
+        // whether or not the run did anything: wake every stored waker.
         self.wake(None);
         out
     }
@@ -517,7 +518,6 @@ impl SimStream {
     /// `ConnectionAborted` and writes with `BrokenPipe`.
     pub fn abort(&self) {
         let mut inner = lock(&self.shared);
-        inner.sim.connect();
         inner.act_stream(|tx| tx.abort_connection());
         inner.run("SimStream::abort", None);
     }

@@ -84,18 +84,29 @@ fn invariant_reports_a_panic_under_one_plan_as_a_difference() {
 
 #[test]
 fn invariant_passes_every_plan_of_a_correct_subject_and_honours_the_knobs() {
+    let runs = std::cell::Cell::new(0usize);
     let joined = |input: &[u8], plan: &Chunking| {
+        runs.set(runs.get() + 1);
         (plan.pieces(input.len()).into_iter())
             .flat_map(|r| input[r].to_vec())
             .collect::<Vec<u8>>()
     };
+    // Every plan of 16 bytes, the whole one included.
     Invariant::new(joined).assert(b"sixteen bytes!!!");
+    assert_eq!(runs.replace(0), 1 << 15);
+    Invariant::new(joined)
+        .exhaustive_up_to(17)
+        .assert(b"seventeen bytes!!");
+    assert_eq!(runs.replace(0), 1 << 16);
+    // Too long for the exhaustive search: the whole input, 10 of the one-cut plans, every
+    // fixed size up to 64 (every_byte included) and 3 seeded plans.
     Invariant::new(joined)
         .exhaustive_up_to(4)
         .max_cuts(1)
         .budget(10)
         .seeded_plans(3)
         .assert(vec![7; 300]);
+    assert_eq!(runs.get(), 1 + 10 + 64 + 3);
 }
 
 #[test]
@@ -444,6 +455,11 @@ fn the_writer_stops_at_an_error_and_at_a_zero_write() {
     );
     assert_eq!(w.accepted(), 4);
     assert_eq!(w.write_sizes(), [1, 1, 1, 1, 1]);
+    // Stopped at the error: no retry, no flush.
+    assert_eq!(
+        shown(&w.calls()[4..]),
+        ["write(1 b\"e\") -> Err(WouldBlock)"]
+    );
 
     struct Zero;
     impl Write for Zero {
@@ -456,6 +472,7 @@ fn the_writer_stops_at_an_error_and_at_a_zero_write() {
     }
     let mut w = ChunkedWriter::new(b"ab", Chunking::whole());
     assert_eq!(w.drive(&mut Zero).unwrap_err().kind(), ErrorKind::WriteZero);
+    assert_eq!(shown(w.calls()), ["write(2 b\"ab\") -> Ok(0)"]);
 }
 
 // ---- the planted Write bug -----------------------------------------------------------------
