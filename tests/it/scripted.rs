@@ -8,7 +8,7 @@ use piecemeal::protocols::{Echo, Script, Scripted, Step};
 use piecemeal::{Chunking, Config, Event, Harness, Pair, PanicPolicy, Reason};
 use pretty_assertions::assert_eq;
 
-use super::support::{misuse_events, panic_text, plan_pairs, plans};
+use super::support::{misuse_events, panic_text, plan_pairs, plans, transcript_of};
 
 // ----- Scripted ------------------------------------------------------------------------------
 
@@ -146,8 +146,9 @@ fn scripted_mismatch_fails_with_a_diff_the_step_and_the_transcript() {
         );
         assert!(text.contains("HELP!"), "{text}");
         assert!(text.contains("Diff"), "{text}");
-        assert!(text.contains("transcript"), "{text}");
         assert!(text.contains("data_received"), "{text}");
+        let transcript = transcript_of(&text);
+        assert!(transcript.contains(r#"wrote b"HELP!\r\n""#), "{text}");
     }
 }
 

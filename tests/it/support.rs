@@ -262,6 +262,17 @@ pub(crate) fn panic_text(f: impl FnOnce()) -> String {
     catch_panic(f).expect_err("expected a panic")
 }
 
+/// The transcript a failure message carries: the text after its header, which must be there.
+/// Check an event line in it, not just the word `transcript`, to know the events were shown.
+#[track_caller]
+pub(crate) fn transcript_of(text: &str) -> &str {
+    const HEADER: &str = "\ntranscript (replay with the chunkings in its header):\n";
+    match text.find(HEADER) {
+        Some(at) => &text[at + HEADER.len()..],
+        None => panic!("no transcript in: {text}"),
+    }
+}
+
 /// Each end's `Lost` events: exactly one, and the end's last event.
 #[track_caller]
 pub(crate) fn lost_once_and_last<C: Protocol, S: Protocol>(pair: &Pair<C, S>) {
