@@ -174,26 +174,12 @@ impl<P: Protocol> Harness<P> {
     /// As [`deliver`](Self::deliver).
     #[track_caller]
     pub fn deliver_bytes(&mut self, data: Bytes, chunking: Chunking) -> &mut Self {
-        self.sim.connect();
-        let peer = self.end().peer();
-        let state = self.sim.core.end_state(self.conn, peer);
-        if state.write_shut() || self.sim.core.is_closing(self.conn, peer) {
-            panic!(
-                "{}",
-                self.sim.core.failure(&format!(
-                    "Harness::deliver({} bytes, {chunking}) after the peer closed its write \
-                     half (peer_close, peer_half_close or peer_abort): a peer cannot send after \
-                     its EOF",
-                    data.len()
-                ))
-            );
+        let (conn, peer) = (self.conn, self.end().peer());
+        let closes = "peer_close, peer_half_close or peer_abort";
+        let sent = (self.sim).peer_sends(conn, peer, data, chunking, ("Harness::deliver", closes));
+        if let Err(msg) = sent {
+            panic!("{msg}");
         }
-        let conn = self.conn;
-        self.sim
-            .core
-            .note_delivery(conn, peer, data.len(), &chunking);
-        self.sim.core.set_plan(conn, peer, chunking);
-        self.sim.act(self.conn, peer, |_, tx| tx.write_bytes(data));
         self.sim.run_until_idle("Harness::deliver");
         self
     }

@@ -176,11 +176,15 @@ impl Inner {
 
     fn act_peer<R>(&mut self, what: &str, f: impl FnOnce(&mut Transport<'_>) -> R) -> R {
         let out = self.sim.act(self.conn, PEER, |_, tx| f(tx));
-        self.sim.run_until_idle(what);
-        // Whatever the peer did (data, EOF, reset, resumed reading) may unblock the stream,
-        // whether or not the run did anything: wake every stored waker.
-        self.wake(None);
+        self.after_peer(what);
         out
+    }
+
+    /// Run after the peer acted. Whatever it did (data, EOF, reset, resumed reading) may
+    /// unblock the stream, whether or not the run did anything: wake every stored waker.
+    fn after_peer(&mut self, what: &str) {
+        self.sim.run_until_idle(what);
+        self.wake(None);
     }
 
     /// The outcome of a read that found no bytes: the EOF, the error, or nothing yet.
@@ -632,24 +636,13 @@ impl SimPeer {
     pub fn deliver(&self, data: impl AsRef<[u8]>, chunking: Chunking) {
         let data = Bytes::copy_from_slice(data.as_ref());
         let mut inner = lock(&self.shared);
-        inner.sim.connect();
-        let conn = inner.conn;
-        let state = inner.sim.core.end_state(conn, PEER);
-        if state.write_shut() || inner.sim.core.is_closing(conn, PEER) {
-            let msg = inner.sim.core.failure(&format!(
-                "SimPeer::deliver({} bytes, {chunking}) after the peer closed its write half \
-                 (close, half_close or abort): a peer cannot send after its EOF",
-                data.len()
-            ));
+        let (conn, closes) = (inner.conn, "close, half_close or abort");
+        let sent = (inner.sim).peer_sends(conn, PEER, data, chunking, ("SimPeer::deliver", closes));
+        if let Err(msg) = sent {
             drop(inner);
             panic!("{msg}");
         }
-        inner
-            .sim
-            .core
-            .note_delivery(conn, PEER, data.len(), &chunking);
-        inner.sim.core.set_plan(conn, PEER, chunking);
-        inner.act_peer("SimPeer::deliver", |tx| tx.write_bytes(data));
+        inner.after_peer("SimPeer::deliver");
     }
 
     /// Close gracefully: EOF after what was delivered; the stream's reads then return 0.

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+
+use crate::chunking::Chunking;
 use crate::clock::Instant;
 use crate::config::Config;
 use crate::event::{ConnId, End, Event, Reason};
@@ -103,6 +106,32 @@ impl<E: Protos> Sim<E> {
     ) -> R {
         self.connect();
         self.core.act(&mut self.ends, conn, e, f)
+    }
+
+    /// The test, acting as `peer` of `conn`, sends `data` cut by `chunking` (a note in the
+    /// log, the plan, the write); nothing is delivered until a run. Refused once the peer has
+    /// closed its write half: the error is the failure message, naming the call as `call`
+    /// and the test's ways of closing as `closes`, for the face to panic with.
+    pub(crate) fn peer_sends(
+        &mut self,
+        conn: ConnId,
+        peer: End,
+        data: Bytes,
+        chunking: Chunking,
+        (call, closes): (&str, &str),
+    ) -> Result<(), String> {
+        self.connect();
+        if self.core.end_state(conn, peer).write_shut() || self.core.is_closing(conn, peer) {
+            return Err(self.core.failure(&format!(
+                "{call}({} bytes, {chunking}) after the peer closed its write half ({closes}): \
+                 a peer cannot send after its EOF",
+                data.len()
+            )));
+        }
+        self.core.note_delivery(conn, peer, data.len(), &chunking);
+        self.core.set_plan(conn, peer, chunking);
+        self.act(conn, peer, |_, tx| tx.write_bytes(data));
+        Ok(())
     }
 
     pub(crate) fn lost(&self, conn: ConnId, e: End) -> Option<&Reason> {

@@ -29,7 +29,7 @@ fn counting() -> (Arc<Count>, Waker) {
 #[cfg(feature = "tokio")]
 mod tokio_stream {
     use super::*;
-    use piecemeal::adapters::tokio::{self as adapter, Delivery, SimStream};
+    use piecemeal::adapters::tokio::{self as adapter, Delivery, SimPeer, SimStream};
     use piecemeal::protocols::{Echo, HalfCloseEcho};
     use piecemeal::{Config, Reason};
     use pretty_assertions::assert_eq;
@@ -194,6 +194,27 @@ mod tokio_stream {
         drop(stream);
         assert!(peer.got_eof());
         assert_eq!(peer.stream_lost(), Some(Reason::Done));
+    }
+
+    #[test]
+    fn the_peer_cannot_deliver_after_its_eof_and_the_message_says_why() {
+        for (how, close) in [
+            ("close", SimPeer::close as fn(&SimPeer)),
+            ("half_close", SimPeer::half_close),
+        ] {
+            let (_stream, peer) = SimStream::new();
+            peer.deliver(b"early", Chunking::whole());
+            close(&peer);
+            let msg = crate::support::panic_text(|| peer.deliver(b"late", Chunking::every_byte()));
+            let want = "SimPeer::deliver(4 bytes, Chunking::every_byte()) after the peer closed \
+                        its write half (close, half_close or abort): a peer cannot send after \
+                        its EOF";
+            assert!(msg.contains(want), "after {how}: {msg}");
+            assert!(
+                msg.contains("received b\"early\""),
+                "the transcript, after {how}: {msg}"
+            );
+        }
     }
 
     #[test]
