@@ -609,9 +609,11 @@ impl Core {
 /// the compiler, two 16-byte loads, and each waits for the field stores under it to reach the
 /// cache: the processor cannot forward them (a failed store-to-load forward, some ten cycles
 /// each). Choosing between two values makes the compiler move the handle field by field
-/// instead, and those loads are forwarded. `Core::write` passes each written handle through
-/// here before queueing it, and the log its clone of it before keeping it. At 1-byte pieces
-/// (`bench/`, W1) this took about 3 ns a piece off with recording, a tenth of the step.
+/// instead, and those loads are forwarded. The log passes its clone of each written handle
+/// through here before keeping it: at 1-byte pieces (`bench/`, W1) that is worth about 3 ns a
+/// piece with recording, a tenth of the step. (`Core::write` used to pass the handle it queues
+/// through here too; it now queues the handle before anything else reads it, which is what
+/// removed the stall there: see `Core::queue_write`.)
 ///
 /// Only non-empty handles come here (empty writes are ignored before), so the first arm never
 /// runs; were it to, an empty `Bytes` is replaced by another empty one.

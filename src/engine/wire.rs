@@ -145,8 +145,9 @@ impl Wire {
         at
     }
 
+    /// Queue a write; returns the queued handle (always `Some`).
     #[inline(always)]
-    pub(crate) fn push(&mut self, data: Bytes, stamp: u64, now: Instant) {
+    pub(crate) fn push(&mut self, data: Bytes, stamp: u64, now: Instant) -> Option<&Bytes> {
         // Writes may follow a queued FIN (they go before it), never a reset.
         debug_assert!(!data.is_empty() && !matches!(self.marker, Some((Marker::Rst, _))));
         if self.segs.is_empty() {
@@ -158,6 +159,7 @@ impl Wire {
         let ready_at = self.arrival(now);
         self.buffered += data.len();
         self.segs.push_back(Seg { data, ready_at });
+        self.segs.back().map(|s| &s.data)
     }
 
     pub(crate) fn push_marker(&mut self, marker: Marker, stamp: u64, now: Instant) {

@@ -370,7 +370,7 @@ impl EventLog {
     }
 
     /// Record that `end` received the next `len` bytes its peer wrote.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn received(
         &mut self,
         step: u64,

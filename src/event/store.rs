@@ -429,7 +429,7 @@ impl Store {
     }
 
     /// Record that `end` wrote `data`, keeping the handle in its direction's history.
-    #[inline]
+    #[inline(always)]
     pub(super) fn wrote(&mut self, step: u64, time: Instant, conn: ConnId, end: End, data: &Bytes) {
         if let Some(streams) = self.streams.get_mut(conn.index()) {
             streams[end.index()].push(field_by_field(data.clone()));
