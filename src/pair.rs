@@ -4,8 +4,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use crate::chunking::Chunking;
 use crate::clock::Instant;
 use crate::config::Config;
@@ -201,8 +199,7 @@ impl<C: Protocol, S: Protocol> Pair<C, S> {
 
     /// Write `data` as `end` (as if its protocol had). Delivered at the next run.
     pub fn write(&mut self, end: End, data: impl AsRef<[u8]>) -> &mut Self {
-        let data = Bytes::copy_from_slice(data.as_ref());
-        self.sim.act(self.conn, end, |_, tx| tx.write_bytes(data));
+        self.sim.act(self.conn, end, |_, tx| tx.write(data));
         self
     }
 

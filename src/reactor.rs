@@ -465,8 +465,7 @@ impl Reactor {
     #[track_caller]
     pub fn write(&mut self, conn: ConnId, end: End, data: impl AsRef<[u8]>) -> &mut Self {
         self.check_open(conn, end, "write");
-        let data = Bytes::copy_from_slice(data.as_ref());
-        self.sim.act(conn, end, |_, tx| tx.write_bytes(data));
+        self.sim.act(conn, end, |_, tx| tx.write(data));
         self
     }
 
