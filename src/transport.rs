@@ -54,7 +54,8 @@ impl<'a> Transport<'a> {
     ///
     /// While the log records, a write of up to 1 KiB is copied into a buffer shared with the
     /// small writes before it, and the peer receives slices of that buffer. The log keeps every
-    /// write, and packed this way a small one costs no allocation of its own.
+    /// write, and packed this way a small one costs no allocation of its own. (A received
+    /// piece kept after the simulation is dropped keeps its whole buffer, up to 16 KiB, alive.)
     #[inline]
     pub fn write(&mut self, data: impl AsRef<[u8]>) {
         let data = data.as_ref();

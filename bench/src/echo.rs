@@ -69,16 +69,22 @@ impl Protocol for Client {
     }
 }
 
-/// Echoes every piece back with `write_bytes` (no copy).
+/// Echoes every piece back with `write_bytes` (no copy), or, with `copy`, with `write` (a
+/// copy of each piece, as a protocol that writes from its own buffers does).
 #[derive(Default)]
 struct EchoServer {
     pieces: u64,
+    copy: bool,
 }
 
 impl Protocol for EchoServer {
     fn data_received(&mut self, data: Bytes, tx: &mut Transport<'_>) {
         self.pieces += 1;
-        echo(data, &mut |b| tx.write_bytes(b));
+        if self.copy {
+            echo(data, &mut |b| tx.write(&b));
+        } else {
+            echo(data, &mut |b| tx.write_bytes(b));
+        }
     }
 }
 
@@ -97,6 +103,9 @@ pub enum Contender {
     /// `Pair`, recording, under `Schedule::seeded(7)`: every step picks among the ready tasks
     /// (the cost of exploring interleavings).
     PairSeeded,
+    /// `Pair`, recording, with a server that echoes a copy of each piece (`Transport::write`)
+    /// instead of the piece itself.
+    PairCopy,
     /// `tokio::io::duplex` with a 64 KiB buffer; writes and reads of one piece each.
     Duplex,
     /// `tokio::io::duplex(piece)`: the pipe's capacity is one piece, so every piece waits for
@@ -109,12 +118,13 @@ pub enum Contender {
 }
 
 impl Contender {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Floor,
         Self::FloorHistory,
         Self::Pair { record: true },
         Self::Pair { record: false },
         Self::PairSeeded,
+        Self::PairCopy,
         Self::Duplex,
         Self::DuplexTight,
         Self::PartialIo,
@@ -131,6 +141,7 @@ impl Contender {
             Self::Pair { record: true } => "pair",
             Self::Pair { record: false } => "pair-norec",
             Self::PairSeeded => "pair-seeded",
+            Self::PairCopy => "pair-copy",
             Self::Duplex => "duplex",
             Self::DuplexTight => "duplex-tight",
             Self::PartialIo => "partial-io",
@@ -145,6 +156,7 @@ impl Contender {
             Self::Pair { record: true } => "piecemeal Pair, recording",
             Self::Pair { record: false } => "piecemeal Pair, record(false)",
             Self::PairSeeded => "piecemeal Pair, Schedule::seeded",
+            Self::PairCopy => "piecemeal Pair, echo copying (write)",
             Self::Duplex => "tokio::io::duplex(64 KiB)",
             Self::DuplexTight => "tokio::io::duplex(piece)",
             Self::PartialIo => "partial-io over duplex",
@@ -157,7 +169,11 @@ impl Contender {
     fn exact_pieces(self) -> bool {
         matches!(
             self,
-            Self::Floor | Self::FloorHistory | Self::Pair { .. } | Self::PairSeeded
+            Self::Floor
+                | Self::FloorHistory
+                | Self::Pair { .. }
+                | Self::PairSeeded
+                | Self::PairCopy
         )
     }
 }
@@ -219,7 +235,9 @@ impl Echo {
         match who {
             Contender::Floor => self.run_floor(false),
             Contender::FloorHistory => self.run_floor(true),
-            Contender::Pair { .. } | Contender::PairSeeded => self.run_pair(who),
+            Contender::Pair { .. } | Contender::PairSeeded | Contender::PairCopy => {
+                self.run_pair(who)
+            }
             Contender::Duplex
             | Contender::DuplexTight
             | Contender::PartialIo
@@ -301,7 +319,11 @@ impl Echo {
             payload: Some(payload.clone()),
             got: Collector::with_capacity(self.len),
         };
-        let mut pair = Pair::new(client, EchoServer::default())
+        let server = EchoServer {
+            pieces: 0,
+            copy: who == Contender::PairCopy,
+        };
+        let mut pair = Pair::new(client, server)
             .config(config)
             .client_to_server(self.chunking())
             .server_to_client(self.chunking());

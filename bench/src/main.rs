@@ -31,8 +31,8 @@ usage: cargo run --release --manifest-path bench/Cargo.toml -- [OPTIONS]
                    4 MiB at 4 KiB pieces; 16 KiB and 256 KiB with --quick)
   --only TEXT      only the workloads whose id contains TEXT. W1: CONTENDER/SIZE, with
                    CONTENDER one of floor, floor-history, pair, pair-norec, pair-seeded,
-                   duplex, duplex-tight, partial-io, turmoil and SIZE 1B or 4KiB (e.g.
-                   pair/1B);
+                   pair-copy, duplex, duplex-tight, partial-io, turmoil and SIZE 1B or
+                   4KiB (e.g. pair/1B);
                    W2: w2/piecemeal, w2/piecemeal-flatmap, w2/partial-io, w2/tokio-test;
                    W3: w3/floor, w3/harness, w3/harness-norec; W4: w4/Nbusy+Midle (e.g.
                    w4/1000busy+0idle)
@@ -873,8 +873,10 @@ buffers with their pages touched, the simulation's hosts) happens before the clo
 - *piecemeal Pair*: the client writes the payload in `connection_made` as one `Bytes`; the
   server echoes each piece with `write_bytes`; `Chunking::fixed(piece)` both ways;
   `Config::step_limit(u64::MAX)`; event log on (the default), or `record(false)`. The whole
-  payload is ready at once, so the server receives every piece before the client receives an
-  echo (the engine's documented ready order): a throughput test, not a ping-pong.
+  payload is ready at once and the engine runs the oldest ready task first, so the server's
+  pieces and the client's echoes alternate, each echo one piece behind: a throughput test, not
+  a ping-pong. `pair-seeded` is the same under `Schedule::seeded(7)`; `pair-copy` records, and
+  its server echoes a copy of each piece with `Transport::write`.
 - *tokio::io::duplex(64 KiB)*: on a current-thread runtime; the client writes piece-sized
   `write_all`s and half-closes (`shutdown`) while it reads into a piece-sized buffer
   (`tokio::join!`); the server task reads into a piece-sized buffer and `write_all`s each read

@@ -545,8 +545,8 @@ impl Core {
         s
     }
 
-    /// `data` as a new `Bytes`, copied once: what `Transport::write` and the faces' writes
-    /// queue.
+    /// `data` as a new `Bytes`, copied once: what `Transport::write` queues (and through it
+    /// `Pair::write` and `Reactor::write`).
     ///
     /// While recording, a small write is packed into a buffer shared with the small writes
     /// before it, and handed over as a slice of it. The log keeps every write, so each would
@@ -697,9 +697,15 @@ mod tests {
         assert_eq!(&c[..], &big[..]);
         let d = core.copy_in(b"f");
         assert_eq!(b.as_ptr().wrapping_add(3), d.as_ptr());
+        let e = core.copy_in(&[9; Core::PACKED_MAX]);
+        assert_eq!(
+            d.as_ptr().wrapping_add(1),
+            e.as_ptr(),
+            "the limit itself is packed"
+        );
         // A write that does not fit in what is left starts a new buffer; the earlier slices
         // keep theirs.
-        let mut last = d.clone();
+        let mut last = e;
         let mut fresh = None;
         for i in 0..64u8 {
             let next = core.copy_in(&[i; 1000]);

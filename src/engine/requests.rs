@@ -22,7 +22,7 @@ impl Core {
         self.queue_write(c, e, data);
     }
 
-    /// Queue a write the end may make, and record it.
+    /// Queue a write the end may make, and record it when recording.
     #[inline(always)]
     fn queue_write(&mut self, c: ConnId, e: End, data: Bytes) {
         // Queued first, and the log clones the queued handle. Kept the other way round, the
@@ -33,6 +33,7 @@ impl Core {
         let stamp = self.next_stamp();
         let now = self.now;
         let queued = self.conns[c.index()].wires[e.index()].push(data, stamp, now);
+        debug_assert!(queued.is_some(), "a write just queued is the newest");
         if recording && let Some(data) = queued {
             self.log.wrote(self.step, now, c, e, data);
         }

@@ -891,3 +891,83 @@ fn other_refuses_an_end_not_yet_connected() {
     late.set(Some(net.connect_with(([10, 0, 0, 1], 7), quiet("B"), slow)));
     net.run();
 }
+
+/// Guards the packing of small copied writes: while recording, `Transport::write` and
+/// `Pair::write` copy writes of up to 1 KiB into shared 16 KiB buffers. Writes of every size
+/// around that limit (1 to 1025 bytes, exactly 1024 and 1025 included), well past several
+/// buffers and with a write that does not fit what is left of one, arrive intact and in order;
+/// the log's `Wrote` events are exactly the writes and its pieces exactly what arrived; a write
+/// dropped as misuse keeps its own bytes; and without recording the peer receives the same.
+#[test]
+fn small_copied_writes_arrive_and_are_recorded_across_packing_buffers() {
+    // Distinct contents, so a slice of the wrong write or offset shows.
+    fn writes(salt: u8) -> Vec<Vec<u8>> {
+        let mut sizes: Vec<usize> = (1..=1025).step_by(9).collect();
+        sizes.extend([1024, 1025, 1024, 1, 1023, 1025, 1]);
+        sizes.extend((0..300).map(|i| 1 + (i * 7) % 64));
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                (0..n)
+                    .map(|j| (i * 31 + j + usize::from(salt)) as u8)
+                    .collect()
+            })
+            .collect()
+    }
+    let client_writes = writes(0);
+    let server_writes = writes(101);
+    let total: usize = client_writes.iter().map(Vec::len).sum();
+    assert!(total > 3 * 16 * 1024, "crosses several packing buffers");
+    let joined = |ws: &[Vec<u8>]| ws.concat();
+
+    for record in [true, false] {
+        for plan in [Chunking::whole(), Chunking::per_write(), Chunking::fixed(7)] {
+            let ws = client_writes.clone();
+            let c = Hooks::new("C").on_made(move |_, tx| {
+                for w in &ws {
+                    tx.write(w);
+                }
+                tx.lose_write_connection();
+                tx.write(b"late");
+            });
+            let mut p = Pair::new(c, quiet("S").half_closeable())
+                .config(Config::new().record(record))
+                .client_to_server(plan.clone())
+                .server_to_client(plan.clone());
+            for w in &server_writes {
+                p.write(End::Server, w);
+            }
+            p.run();
+            let what = format!("record({record}), {plan}");
+            assert_eq!(p.server().state.received, joined(&client_writes), "{what}");
+            assert_eq!(p.client().state.received, joined(&server_writes), "{what}");
+            if !record {
+                assert!(p.log().is_empty(), "{what}");
+                continue;
+            }
+            for (end, ws) in [(End::Client, &client_writes), (End::Server, &server_writes)] {
+                let events = p.events(end);
+                let wrote: Vec<&[u8]> = events
+                    .iter()
+                    .filter_map(|e| match e {
+                        Event::Wrote(b) => Some(&b[..]),
+                        _ => None,
+                    })
+                    .collect();
+                let want: Vec<&[u8]> = ws.iter().map(Vec::as_slice).collect();
+                assert_eq!(wrote, want, "{what}: {end}'s writes in the log");
+                let got = pieces(&p.events(end.peer())).concat();
+                assert_eq!(got, joined(ws), "{what}: the pieces {end} sent, in the log");
+            }
+            let late: Vec<Event> = misuse_events(p.events(End::Client));
+            assert_eq!(
+                late,
+                [Event::Misuse(Misuse::WriteAfterWriteClosed(
+                    Bytes::from_static(b"late")
+                ))],
+                "{what}"
+            );
+        }
+    }
+}
