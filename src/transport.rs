@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::clock::{Instant, TimerId};
 use crate::engine::Core;
@@ -73,18 +73,17 @@ impl<'a> Transport<'a> {
         }
     }
 
-    /// Write several buffers as one write (Twisted's `writeSequence`).
+    /// Write several buffers as one write (Twisted's `writeSequence`), copied once into one
+    /// [`Bytes`] (while the log records, into a shared buffer, as [`write`](Self::write)
+    /// packs small writes).
     #[doc(alias = "write_all")]
     pub fn write_sequence<I>(&mut self, parts: I)
     where
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
-        let mut buf = BytesMut::new();
-        for part in parts {
-            buf.extend_from_slice(part.as_ref());
-        }
-        self.write_bytes(buf.freeze());
+        let data = self.core.copy_in_parts(parts);
+        self.write_bytes(data);
     }
 
     /// Close the connection gracefully: stop reading at once, deliver everything written

@@ -580,6 +580,31 @@ impl Core {
         self.packed.split().freeze()
     }
 
+    /// The parts, joined into one new `Bytes`: what `Transport::write_sequence` queues. While
+    /// recording, they are joined in the packing buffer, as [`copy_in`](Self::copy_in) packs a
+    /// small write (a big sequence outgrows it into a buffer of its own).
+    pub(crate) fn copy_in_parts<I>(&mut self, parts: I) -> Bytes
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let recording = self.recording();
+        let mut buf = if recording {
+            std::mem::take(&mut self.packed)
+        } else {
+            BytesMut::new()
+        };
+        for part in parts {
+            buf.extend_from_slice(part.as_ref());
+        }
+        if !recording {
+            return buf.freeze();
+        }
+        let data = buf.split().freeze();
+        self.packed = buf;
+        data
+    }
+
     // ----- recording --------------------------------------------------------------------
 
     #[inline]
@@ -724,7 +749,24 @@ mod tests {
             (&b"ab"[..], &b"cde"[..], &b"f"[..])
         );
 
+        // A sequence is joined in the packing buffer too, small or not.
+        let mut core = Core::new(Config::new());
+        let a = core.copy_in(b"ab");
+        let seq = core.copy_in_parts([&b"cd"[..], b"", b"e"]);
+        assert_eq!(&seq[..], b"cde");
+        assert_eq!(a.as_ptr().wrapping_add(2), seq.as_ptr());
+        let parts: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1000]).collect();
+        let big = core.copy_in_parts(&parts);
+        assert_eq!(&big[..], &parts.concat()[..]);
+        let f = core.copy_in(b"f");
+        assert_eq!(
+            (&a[..], &seq[..], &f[..]),
+            (&b"ab"[..], &b"cde"[..], &b"f"[..])
+        );
+
         let mut quiet = Core::new(Config::new().record(false));
+        let seq = quiet.copy_in_parts([&b"cd"[..], b"e"]);
+        assert_eq!(&seq[..], b"cde");
         let a = quiet.copy_in(b"ab");
         let b = quiet.copy_in(b"cd");
         assert_ne!(

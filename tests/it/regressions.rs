@@ -893,7 +893,8 @@ fn other_refuses_an_end_not_yet_connected() {
 }
 
 /// Guards the packing of small copied writes: while recording, `Transport::write` and
-/// `Pair::write` copy writes of up to 1 KiB into shared 16 KiB buffers. Writes of every size
+/// `Pair::write` copy writes of up to 1 KiB into shared 16 KiB buffers, and
+/// `Transport::write_sequence` joins its parts there. Writes of every size
 /// around that limit (1 to 1025 bytes, exactly 1024 and 1025 included), well past several
 /// buffers and with a write that does not fit what is left of one, arrive intact and in order;
 /// the log's `Wrote` events are exactly the writes and its pieces exactly what arrived; a write
@@ -925,8 +926,13 @@ fn small_copied_writes_arrive_and_are_recorded_across_packing_buffers() {
         for plan in [Chunking::whole(), Chunking::per_write(), Chunking::fixed(7)] {
             let ws = client_writes.clone();
             let c = Hooks::new("C").on_made(move |_, tx| {
-                for w in &ws {
-                    tx.write(w);
+                for (i, w) in ws.iter().enumerate() {
+                    if i % 5 == 0 {
+                        let (head, tail) = w.split_at(w.len() / 2);
+                        tx.write_sequence([head, tail]);
+                    } else {
+                        tx.write(w);
+                    }
                 }
                 tx.lose_write_connection();
                 tx.write(b"late");
