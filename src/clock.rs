@@ -33,9 +33,7 @@ impl Instant {
     /// The instant `d` after the start of the simulation (saturating at about 584 years).
     #[must_use]
     pub fn from_start(d: Duration) -> Self {
-        Self {
-            nanos: u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
-        }
+        Self { nanos: nanos(d) }
     }
 
     /// Time elapsed since the start of the simulation.
@@ -47,14 +45,9 @@ impl Instant {
     /// `self + d`, saturating instead of overflowing.
     #[must_use]
     pub fn saturating_add(self, d: Duration) -> Self {
-        let d = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        Self {
-            nanos: self.nanos.saturating_add(d),
-        }
+        self.saturating_add_nanos(nanos(d))
     }
-}
 
-impl Instant {
     /// `self` plus `nanos` nanoseconds, saturating.
     #[inline]
     pub(crate) fn saturating_add_nanos(self, nanos: u64) -> Self {
@@ -62,6 +55,11 @@ impl Instant {
             nanos: self.nanos.saturating_add(nanos),
         }
     }
+}
+
+/// A duration in nanoseconds, saturating (about 584 years).
+pub(crate) fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Add<Duration> for Instant {

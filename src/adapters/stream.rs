@@ -280,12 +280,11 @@ impl Inner {
 
     fn poll_shutdown(&mut self) -> Poll<io::Result<()>> {
         self.sim.connect();
-        let first = !self.shut && self.lost().is_none();
-        self.shut = true;
-        if first {
+        if !self.shut && self.lost().is_none() {
             self.act_stream(|tx| tx.lose_write_connection());
             self.run("a shutdown of the stream", None);
         }
+        self.shut = true;
         Poll::Ready(Ok(()))
     }
 }
@@ -636,8 +635,14 @@ impl SimPeer {
     pub fn deliver(&self, data: impl AsRef<[u8]>, chunking: Chunking) {
         let data = Bytes::copy_from_slice(data.as_ref());
         let mut inner = lock(&self.shared);
-        let (conn, closes) = (inner.conn, "close, half_close or abort");
-        let sent = (inner.sim).peer_sends(conn, PEER, data, chunking, ("SimPeer::deliver", closes));
+        let conn = inner.conn;
+        let sent = inner.sim.peer_sends(
+            conn,
+            PEER,
+            data,
+            chunking,
+            ("SimPeer::deliver", "close, half_close or abort"),
+        );
         if let Err(msg) = sent {
             drop(inner);
             panic!("{msg}");

@@ -847,5 +847,6 @@ fn side<V: Debug>(outcome: &Outcome<V>, observing: bool) -> Side {
     }
 }
 
-/// How many records of the failing run's transcript a report shows.
-const TRANSCRIPT_TAIL: usize = 60;
+/// How many lines of a failing run's transcript a report shows: records for these oracles,
+/// calls for the adapters' oracles.
+pub(crate) const TRANSCRIPT_TAIL: usize = 60;

@@ -559,50 +559,56 @@ impl Core {
     #[inline]
     pub(crate) fn copy_in(&mut self, data: &[u8]) -> Bytes {
         if self.recording() && data.len() <= Self::PACKED_MAX {
-            self.pack(data)
+            self.pack([data])
         } else {
             Bytes::copy_from_slice(data)
         }
     }
 
-    /// The largest write that [`copy_in`](Self::copy_in) packs.
-    const PACKED_MAX: usize = 1024;
-
-    /// [`copy_in`](Self::copy_in)'s packing: a slice of the packing buffer, or of a new one
-    /// when the write does not fit in what is left of it.
-    fn pack(&mut self, data: &[u8]) -> Bytes {
-        /// The size of each packing buffer.
-        const PACK_CHUNK: usize = 16 * 1024;
-        if self.packed.capacity() < data.len() {
-            self.packed = BytesMut::with_capacity(PACK_CHUNK);
-        }
-        self.packed.extend_from_slice(data);
-        self.packed.split().freeze()
-    }
-
     /// The parts, joined into one new `Bytes`: what `Transport::write_sequence` queues. While
-    /// recording, they are joined in the packing buffer, as [`copy_in`](Self::copy_in) packs a
-    /// small write (a big sequence outgrows it into a buffer of its own).
+    /// recording they are joined in the packing buffer, as [`copy_in`](Self::copy_in) packs a
+    /// small write (the sequence's size is known only once it is joined).
     pub(crate) fn copy_in_parts<I>(&mut self, parts: I) -> Bytes
     where
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
-        let recording = self.recording();
-        let mut buf = if recording {
-            std::mem::take(&mut self.packed)
-        } else {
-            BytesMut::new()
-        };
+        if self.recording() {
+            return self.pack(parts);
+        }
+        let mut buf = BytesMut::new();
         for part in parts {
             buf.extend_from_slice(part.as_ref());
         }
-        if !recording {
-            return buf.freeze();
+        buf.freeze()
+    }
+
+    /// The largest write that [`copy_in`](Self::copy_in) packs.
+    const PACKED_MAX: usize = 1024;
+
+    /// The parts joined in the packing buffer, handed over as a slice of it. When a part does
+    /// not fit in what is left, the write so far moves to a new buffer of 16 KiB, or bigger if
+    /// the write needs it (at least twice what it has so far, so that a long sequence moves a
+    /// bounded number of times); the old buffer stays alive through the slices handed out.
+    fn pack<I>(&mut self, parts: I) -> Bytes
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        /// The size of each packing buffer.
+        const PACK_CHUNK: usize = 16 * 1024;
+        for part in parts {
+            let part = part.as_ref();
+            let (len, room) = (self.packed.len(), self.packed.capacity());
+            if room - len < part.len() {
+                let need = (len + part.len()).max(2 * len);
+                let mut fresh = BytesMut::with_capacity(PACK_CHUNK.max(need));
+                fresh.extend_from_slice(&self.packed);
+                self.packed = fresh;
+            }
+            self.packed.extend_from_slice(part);
         }
-        let data = buf.split().freeze();
-        self.packed = buf;
-        data
+        self.packed.split().freeze()
     }
 
     // ----- recording --------------------------------------------------------------------

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::chunking::{Chunking, Cursor};
-use crate::clock::Instant;
+use crate::clock::{Instant, nanos};
 
 /// What ends a direction: an orderly EOF or a reset.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -58,11 +58,6 @@ impl Span {
             per_write: plan.is_per_write(),
         }
     }
-}
-
-/// A duration in nanoseconds, saturating (about 584 years).
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[derive(Debug)]

@@ -148,8 +148,10 @@ mod tests {
         let mut checks = Checks::default();
         checks.set_strict();
         checks.enter("resume_producing");
-        let payload = std::panic::catch_unwind(move || checks.lost("P", &Reason::Done))
-            .expect_err("a strict check panics");
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            checks.lost("P", &Reason::Done)
+        }))
+        .expect_err("a strict check panics");
         let text = payload
             .downcast_ref::<String>()
             .expect("a formatted panic message");
@@ -157,6 +159,10 @@ mod tests {
             text,
             "P (strict): connection_lost was called re-entrantly, from inside resume_producing; \
              without strict() it would only be recorded in problems()"
+        );
+        assert!(
+            checks.problems().is_empty(),
+            "panicked instead of recording"
         );
     }
 }

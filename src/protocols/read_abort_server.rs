@@ -77,8 +77,8 @@ impl ReadAbortServer {
         self.checks.reason()
     }
 
-    /// The broken expectations it noticed (each piece holding bytes other than `X`); empty when
-    /// all went well.
+    /// The broken expectations it noticed (a piece holding bytes other than `X`, a second
+    /// `connection_lost`); empty when all went well.
     #[must_use]
     pub fn problems(&self) -> &[String] {
         self.checks.problems()
