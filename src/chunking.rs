@@ -484,10 +484,9 @@ impl Cursor {
                 // Reading on in order moves it by one piece (in `limit`), with no division: a
                 // 64-bit `%` per piece costs more than the rest of the lookup. A jump lands here.
                 let n = *n as u64;
-                if self.boundary <= pos {
-                    // No multiple of `n` past `u64::MAX`: no cut ahead.
-                    self.boundary = (pos / n).checked_add(1)?.checked_mul(n)?;
-                }
+                debug_assert!(self.boundary <= pos, "`limit` answers a boundary ahead");
+                // No multiple of `n` past `u64::MAX`: no cut ahead.
+                self.boundary = (pos / n).checked_add(1)?.checked_mul(n)?;
                 Some(self.boundary - pos)
             }
             Plan::Cuts(offsets) => {

@@ -567,7 +567,8 @@ impl Core {
 
     /// The parts, joined into one new `Bytes`: what `Transport::write_sequence` queues. While
     /// recording they are joined in the packing buffer, as [`copy_in`](Self::copy_in) packs a
-    /// small write (the sequence's size is known only once it is joined).
+    /// small write (the sequence's size is known only once it is joined; a big one ends up in
+    /// a buffer of its own).
     pub(crate) fn copy_in_parts<I>(&mut self, parts: I) -> Bytes
     where
         I: IntoIterator,
@@ -589,7 +590,8 @@ impl Core {
     /// The parts joined in the packing buffer, handed over as a slice of it. When a part does
     /// not fit in what is left, the write so far moves to a new buffer of 16 KiB, or bigger if
     /// the write needs it (at least twice what it has so far, so that a long sequence moves a
-    /// bounded number of times); the old buffer stays alive through the slices handed out.
+    /// bounded number of times); the old buffer stays alive through the slices handed out. A
+    /// buffer grown past 16 KiB is the write's own: packing goes on in a new one.
     fn pack<I>(&mut self, parts: I) -> Bytes
     where
         I: IntoIterator,
@@ -608,7 +610,12 @@ impl Core {
             }
             self.packed.extend_from_slice(part);
         }
-        self.packed.split().freeze()
+        let data = self.packed.split().freeze();
+        if data.len() + self.packed.capacity() > PACK_CHUNK {
+            // A buffer grown for a big sequence: later writes do not share it.
+            self.packed = BytesMut::new();
+        }
+        data
     }
 
     // ----- recording --------------------------------------------------------------------
@@ -761,18 +768,47 @@ mod tests {
         let seq = core.copy_in_parts([&b"cd"[..], b"", b"e"]);
         assert_eq!(&seq[..], b"cde");
         assert_eq!(a.as_ptr().wrapping_add(2), seq.as_ptr());
+        let g = core.copy_in(b"g");
+        assert_eq!(
+            seq.as_ptr().wrapping_add(3),
+            g.as_ptr(),
+            "packing goes on after it"
+        );
         let parts: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1000]).collect();
         let big = core.copy_in_parts(&parts);
         assert_eq!(&big[..], &parts.concat()[..]);
         let f = core.copy_in(b"f");
+        let after = f.as_ptr() as usize;
+        let big_range = big.as_ptr() as usize..big.as_ptr() as usize + 2 * big.len();
+        assert!(
+            !big_range.contains(&after),
+            "a buffer grown for a big sequence is not shared by later writes"
+        );
         assert_eq!(
             (&a[..], &seq[..], &f[..]),
             (&b"ab"[..], &b"cde"[..], &b"f"[..])
         );
 
+        // A fresh buffer's first write may be a sequence.
+        let mut core = Core::new(Config::new());
+        let seqs: Vec<Bytes> = (0..100)
+            .map(|_| core.copy_in_parts([&b"ab"[..], b"c"]))
+            .collect();
+        assert!(
+            seqs.windows(2)
+                .all(|w| w[0].as_ptr().wrapping_add(3) == w[1].as_ptr()),
+            "small sequences pack back to back from the first"
+        );
+
         let mut quiet = Core::new(Config::new().record(false));
         let seq = quiet.copy_in_parts([&b"cd"[..], b"e"]);
         assert_eq!(&seq[..], b"cde");
+        let seq2 = quiet.copy_in_parts([&b"fg"[..], b"h"]);
+        assert_ne!(
+            seq.as_ptr().wrapping_add(3),
+            seq2.as_ptr(),
+            "without recording, sequences are not packed"
+        );
         let a = quiet.copy_in(b"ab");
         let b = quiet.copy_in(b"cd");
         assert_ne!(

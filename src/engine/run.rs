@@ -222,6 +222,8 @@ impl Core {
                 end.notify_stamp == Some(stamp) && end.lost.is_none()
             }
             Task::Resume(c, e) => {
+                // Valid only while the buffer is still drained: if the protocol wrote
+                // meanwhile, the next drain re-arms it.
                 let end = self.end_state(c, e);
                 end.resume_stamp == Some(stamp)
                     && end.lost.is_none()
@@ -331,8 +333,6 @@ impl Core {
                 true
             }
             Task::Resume(c, e) => {
-                // Valid only while the buffer is still drained: if the protocol wrote
-                // meanwhile, the next drain re-arms it.
                 let end = self.end_mut(c, e);
                 end.resume_stamp = None;
                 let Some(p) = end.producer.as_mut() else {
@@ -411,7 +411,7 @@ impl Core {
         // The rest of the wire becomes ready now, before the receiver runs: what the receiver
         // writes in reply comes after it. The receiver still takes what has arrived, so the
         // rest is requeued without re-checking it.
-        wire.head_stamp = next;
+        wire.restamp(next);
         match wire.head_ready_at() {
             Some(at) if at <= now => self.ready.push_newest(next, Task::Wire(c, w)),
             Some(_) => {
@@ -442,10 +442,11 @@ impl Core {
         let r = w.peer();
         let conn = &mut self.conns[c.index()];
         let wire = &mut conn.wires[w.index()];
-        let head = match wire.head() {
-            Some(h) if wire.queued && h.stamp == stamp => h,
-            _ => return false,
+        // `exec_wire` checked that this head is the queued one.
+        let Some(head) = wire.head() else {
+            return false;
         };
+        debug_assert!(wire.queued && head.stamp == stamp);
         wire.queued = false;
         let rx = &conn.ends[r.index()];
         let discard = rx.lost.is_some() || rx.close != Close::Open;

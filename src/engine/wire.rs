@@ -377,12 +377,22 @@ mod tests {
         // Two switches before anything is written: only the last one counts.
         w.set_plan(&Chunking::whole());
         w.set_plan(&Chunking::fixed(2));
+        assert!(
+            w.later.is_empty(),
+            "a switch before any byte replaces the plan"
+        );
         w.push(Bytes::from_static(b"abcde"), 1, Instant::ZERO);
         // Switches at offsets 5 and 7, the one at 7 replaced by a later choice.
         w.set_plan(&Chunking::whole());
         w.push(Bytes::from_static(b"fg"), 2, Instant::ZERO);
         w.set_plan(&Chunking::every_byte());
         w.set_plan(&Chunking::fixed(3));
+        let starts: Vec<u64> = w.later.iter().map(|s| s.start).collect();
+        assert_eq!(
+            starts,
+            [5, 7],
+            "the switch at 7 was replaced, not queued again"
+        );
         w.push(Bytes::from_static(b"hijklmn"), 3, Instant::ZERO);
         // Read part of the first write, then switch again: the switch applies to what is
         // written from then on only.
