@@ -870,6 +870,9 @@ buffers with their pages touched, the simulation's hosts) happens before the clo
 - *floor (plain loop)*: the echo function and the collector the piecemeal protocols use,
   called by a loop over the payload's pieces (ranges computed before the clock starts). No
   harness at all: what the protocol logic alone costs.
+- *floor, keeping each write*: the floor, also keeping a clone of every echoed piece in a
+  `Vec` allocated and touched before the clock starts (and dropped after it stops): the least
+  a zero-copy event log adds, one reference count and one store a write.
 - *piecemeal Pair*: the client writes the payload in `connection_made` as one `Bytes`; the
   server echoes each piece with `write_bytes`; `Chunking::fixed(piece)` both ways;
   `Config::step_limit(u64::MAX)`; event log on (the default), or `record(false)`. The whole
@@ -910,6 +913,11 @@ persistence, one base seed per run.
 
 **W3, exhaustive.** Every plan of a 16-byte input (`Chunking::all(16)`: 2¹⁵ = 32,768 plans)
 through a line-echo protocol, each in a fresh `Harness`, output checked.
+
+**W4, many connections.** A `Reactor` with `Chunking::every_byte()` both ways and recording
+on: each busy connection's client writes a 1,024-byte payload that the server echoes, checked
+byte for byte and piece by piece; idle connections are connected and silent. Connecting
+everything is setup; the clock covers the one `run()` that delivers every payload.
 ";
 
 fn markdown(

@@ -164,3 +164,30 @@ impl Protocol for AbortingClient {
         self.checks.lost(&label, reason);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Event, Harness};
+
+    #[test]
+    fn after_abort_asks_what_it_names() {
+        for (then, want) in [
+            (AfterAbort::Nothing, vec![]),
+            (
+                AfterAbort::AbortAgain,
+                vec![Event::AbortRequested, Event::Lost(Reason::Aborted)],
+            ),
+            (
+                AfterAbort::Lose,
+                vec![Event::CloseRequested, Event::Lost(Reason::Done)],
+            ),
+        ] {
+            let mut h = Harness::new(AbortingClient::new());
+            h.connect();
+            let before = h.events().len();
+            h.with_protocol(|_, tx| then.apply(tx));
+            assert_eq!(h.events()[before..], want[..], "{then:?}");
+        }
+    }
+}

@@ -107,6 +107,15 @@ fn invariant_passes_every_plan_of_a_correct_subject_and_honours_the_knobs() {
         .seeded_plans(3)
         .assert(vec![7; 300]);
     assert_eq!(runs.get(), 1 + 10 + 64 + 3);
+    // Lowered below the input's length, the exhaustive search is off: the whole input, every
+    // one-cut plan and every fixed size.
+    runs.set(0);
+    Invariant::new(joined)
+        .exhaustive_up_to(4)
+        .max_cuts(1)
+        .seeded_plans(0)
+        .assert(b"sixteen bytes!!!");
+    assert_eq!(runs.get(), 1 + 15 + 1 + 14);
 }
 
 #[test]

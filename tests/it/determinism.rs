@@ -12,7 +12,7 @@ use piecemeal::clock::{Instant, TimerId};
 use piecemeal::{Chunking, Config, End, Event, Pair, ProducerKind, Protocol, Reason, Transport};
 use pretty_assertions::assert_eq;
 
-use super::support::SplitMix64;
+use super::support::{SplitMix64, pieces};
 
 const SCENARIOS: u64 = 300;
 
@@ -295,13 +295,12 @@ fn observed(pair: &Pair<Actor, Actor>) -> [Observed; 2] {
     [pair.client().seen.clone(), pair.server().seen.clone()]
 }
 
-fn joined<'a>(events: impl Iterator<Item = &'a Event>, wrote: bool) -> Vec<u8> {
+/// What the events say was written, joined.
+fn wrote<'a>(events: impl Iterator<Item = &'a Event>) -> Vec<u8> {
     let mut out = Vec::new();
     for e in events {
-        match e {
-            Event::Received(b) if !wrote => out.extend_from_slice(b),
-            Event::Wrote(b) if wrote => out.extend_from_slice(b),
-            _ => {}
+        if let Event::Wrote(b) = e {
+            out.extend_from_slice(b);
         }
     }
     out
@@ -327,8 +326,8 @@ fn check_invariants(pair: &Pair<Actor, Actor>, ctx: &str) {
         }
         assert_eq!(seen[end.index()].lost.as_ref(), pair.lost(end), "{at}");
 
-        let received = joined(events.iter(), false);
-        let peer_wrote = joined(pair.events(end.peer()).iter(), true);
+        let received = pieces(&events).concat();
+        let peer_wrote = wrote(pair.events(end.peer()).iter());
         assert!(
             peer_wrote.starts_with(&received),
             "{at}\nreceived {received:?} is not a prefix of the peer's writes {peer_wrote:?}"

@@ -963,8 +963,25 @@ fn small_copied_writes_arrive_and_are_recorded_across_packing_buffers() {
                     .collect();
                 let want: Vec<&[u8]> = ws.iter().map(Vec::as_slice).collect();
                 assert_eq!(wrote, want, "{what}: {end}'s writes in the log");
+                // Packed: the small writes lie back to back in a few shared buffers.
+                let starts = wrote
+                    .windows(2)
+                    .filter(|w| w[0].as_ptr_range().end != w[1].as_ptr())
+                    .count();
+                assert!(
+                    (3..wrote.len() / 8).contains(&starts),
+                    "{what}: {starts} buffers for {end}'s {} writes",
+                    wrote.len()
+                );
                 let got = pieces(&p.events(end.peer())).concat();
                 assert_eq!(got, joined(ws), "{what}: the pieces {end} sent, in the log");
+                if plan.is_per_write() {
+                    assert_eq!(
+                        pieces(&p.events(end.peer())),
+                        want,
+                        "{what}: one piece per write"
+                    );
+                }
             }
             let late: Vec<Event> = misuse_events(p.events(End::Client));
             assert_eq!(

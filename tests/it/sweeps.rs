@@ -9,7 +9,7 @@ use piecemeal::protocols::{Accumulating, HalfCloseEcho};
 use piecemeal::{Chunking, Config, PanicPolicy, Protocol, Reason, Transport};
 use pretty_assertions::assert_eq;
 
-use super::support::panic_text;
+use super::support::{panic_text, plans};
 
 /// Reads messages framed by a 2-byte big-endian length. On the peer's EOF it reports whether
 /// the stream ended between frames (`ok`) or inside one (`error`), writes that, and closes; a
@@ -119,7 +119,7 @@ fn reader_is_right(o: &check::FaultOutcome<LengthPrefixed>) -> Result<(), String
 
 #[test]
 fn a_sweep_finds_the_planted_bug_at_exactly_the_wrong_offsets() {
-    for chunking in [Chunking::whole(), Chunking::every_byte()] {
+    for chunking in plans() {
         let report = check::sweep(LengthPrefixed::buggy)
             .input(INPUT)
             .chunking(chunking.clone())
@@ -267,7 +267,7 @@ fn cases_run_fault_by_fault_and_offsets_are_checked() {
 #[test]
 fn ready_made_protocols_pass_their_own_sweeps() {
     let input = b"echo me\r\n";
-    for chunking in [Chunking::whole(), Chunking::every_byte()] {
+    for chunking in plans() {
         check::sweep(|| HalfCloseEcho::new().trailer(b"."))
             .input(input)
             .chunking(chunking.clone())
