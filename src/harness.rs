@@ -176,7 +176,9 @@ impl<P: Protocol> Harness<P> {
     pub fn deliver_bytes(&mut self, data: Bytes, chunking: Chunking) -> &mut Self {
         let (conn, peer) = (self.conn, self.end().peer());
         let closes = "peer_close, peer_half_close or peer_abort";
-        let sent = (self.sim).peer_sends(conn, peer, data, chunking, ("Harness::deliver", closes));
+        let sent = self
+            .sim
+            .peer_sends(conn, peer, data, chunking, "Harness::deliver", closes);
         if let Err(msg) = sent {
             panic!("{msg}");
         }

@@ -73,9 +73,10 @@ impl<'a> Transport<'a> {
         }
     }
 
-    /// Write several buffers as one write (Twisted's `writeSequence`), copied once into one
-    /// [`Bytes`] (while the log records, into a shared buffer, as [`write`](Self::write)
-    /// packs small writes).
+    /// Write several buffers as one write (Twisted's `writeSequence`), joined into one
+    /// [`Bytes`]. While the log records, they are joined in the buffer [`write`](Self::write)
+    /// packs small writes into, whatever their size; a sequence that does not fit in what is
+    /// left moves to a buffer of its own.
     #[doc(alias = "write_all")]
     pub fn write_sequence<I>(&mut self, parts: I)
     where

@@ -641,7 +641,8 @@ impl SimPeer {
             PEER,
             data,
             chunking,
-            ("SimPeer::deliver", "close, half_close or abort"),
+            "SimPeer::deliver",
+            "close, half_close or abort",
         );
         if let Err(msg) = sent {
             drop(inner);
@@ -774,6 +775,16 @@ impl SimPeer {
     #[must_use]
     pub fn transcript(&self) -> String {
         lock(&self.shared).sim.core.log.transcript().to_string()
+    }
+
+    /// The end of [`transcript`](Self::transcript): its last `n` events, for a failure report.
+    pub(crate) fn transcript_tail(&self, n: usize) -> String {
+        lock(&self.shared)
+            .sim
+            .core
+            .log
+            .transcript_tail(n)
+            .to_string()
     }
 }
 

@@ -179,9 +179,11 @@ pub(crate) struct EndState {
     /// inline the log and the wire's queue into it, which cost about 2 ns a piece.
     ///
     /// It may be `false` while the end is plain: then the hot path takes the slow path, which
-    /// gives the same result. It is never `true` while the end is not: every change to
-    /// `close`, `write_half`, `lost` or `req` clears it, and only `settle` sets it again, from
-    /// `is_plain` itself.
+    /// gives the same result. It is never `true` while the end is not: `close`, `write_half`
+    /// and `lost` change only through [`set_close`](Self::set_close),
+    /// [`set_write_half`](Self::set_write_half) and [`set_lost`](Self::set_lost), and requests
+    /// are added only through [`ask`](Self::ask), which all clear it; only `settle` sets it
+    /// again, from `is_plain` itself. (Emptying the requests cannot end plainness.)
     plain: bool,
     producer: Option<Producer>,
     notify_stamp: Option<u64>,
@@ -216,6 +218,30 @@ impl EndState {
             && self.write_half == WriteHalf::Open
             && self.lost.is_none()
             && self.req.is_empty()
+    }
+
+    /// Change how the end is closing; it is no longer plain.
+    fn set_close(&mut self, close: Close) {
+        self.close = close;
+        self.plain = false;
+    }
+
+    /// Change the state of the write half; the end is no longer plain.
+    fn set_write_half(&mut self, half: WriteHalf) {
+        self.write_half = half;
+        self.plain = false;
+    }
+
+    /// The end is lost, for `reason`; it is no longer plain.
+    fn set_lost(&mut self, reason: Reason) {
+        self.lost = Some(reason);
+        self.plain = false;
+    }
+
+    /// The requests, to add one to; the end is no longer plain.
+    fn ask(&mut self) -> &mut Requests {
+        self.plain = false;
+        &mut self.req
     }
 
     fn is_closing(&self) -> bool {
@@ -566,9 +592,9 @@ impl Core {
     }
 
     /// The parts, joined into one new `Bytes`: what `Transport::write_sequence` queues. While
-    /// recording they are joined in the packing buffer, as [`copy_in`](Self::copy_in) packs a
-    /// small write (the sequence's size is known only once it is joined; a big one ends up in
-    /// a buffer of its own).
+    /// recording they are joined in the packing buffer whatever their size, since the size is
+    /// known only once they are joined: a sequence that does not fit in what is left moves to
+    /// a buffer of its own (see [`pack`](Self::pack)).
     pub(crate) fn copy_in_parts<I>(&mut self, parts: I) -> Bytes
     where
         I: IntoIterator,
@@ -599,6 +625,9 @@ impl Core {
     {
         /// The size of each packing buffer.
         const PACK_CHUNK: usize = 16 * 1024;
+        // Empty between writes, unless the last sequence's iterator panicked halfway: its
+        // bytes must not lead the next write.
+        self.packed.clear();
         for part in parts {
             let part = part.as_ref();
             let (len, room) = (self.packed.len(), self.packed.capacity());
@@ -800,6 +829,18 @@ mod tests {
             "small sequences pack back to back from the first"
         );
 
+        // A sequence whose iterator panics halfway leaves nothing behind for the next write.
+        let mut core = Core::new(Config::new());
+        let parts = (0..3).map(|i| {
+            assert!(i < 2, "the third part panics");
+            &b"STALE"[..]
+        });
+        let unwound =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| core.copy_in_parts(parts)));
+        assert!(unwound.is_err());
+        assert_eq!(&core.copy_in(b"hi")[..], b"hi");
+        assert_eq!(&core.copy_in_parts([&b"h"[..], b"o"])[..], b"ho");
+
         let mut quiet = Core::new(Config::new().record(false));
         let seq = quiet.copy_in_parts([&b"cd"[..], b"e"]);
         assert_eq!(&seq[..], b"cde");
@@ -877,8 +918,9 @@ mod tests {
     #[test]
     fn ready_reuses_its_buffer_when_the_front_is_consumed() {
         let mut q = Ready::default();
-        // A steady state of two entries over many steps: the buffer never holds more than the
-        // consumed front below the compaction threshold plus what is live.
+        // A steady state of two entries over many steps: each time the buffer fills, its
+        // consumed front is dropped, so it grows only once, from 64 entries to 128 (the first
+        // compaction leaves 2 live entries and room for 64 more is asked).
         let (mut next, mut popped) = (0u64, 0u64);
         for _ in 0..2 {
             q.push(next, task(0));
@@ -894,9 +936,10 @@ mod tests {
             next += 1;
         }
         assert!(
-            q.fifo.len() <= 2 * 1024 + 2,
-            "front not dropped: {}",
-            q.fifo.len()
+            q.fifo.capacity() <= 128,
+            "front not dropped: {} entries, capacity {}",
+            q.fifo.len(),
+            q.fifo.capacity()
         );
         assert!(q.heap.is_empty());
     }

@@ -61,8 +61,7 @@ impl Core {
     pub(crate) fn request_lose(&mut self, c: ConnId, e: End) {
         let end = self.end_mut(c, e);
         if end.lost.is_none() && !end.is_closing() {
-            end.req.lose = true;
-            end.plain = false;
+            end.ask().lose = true;
             self.record(c, e, Event::CloseRequested);
         }
     }
@@ -71,8 +70,7 @@ impl Core {
         let end = self.end_mut(c, e);
         let done = matches!(end.close, Close::Abort | Close::Failed) || end.req.fail.is_some();
         if end.lost.is_none() && !done && !end.req.abort {
-            end.req.abort = true;
-            end.plain = false;
+            end.ask().abort = true;
             self.record(c, e, Event::AbortRequested);
         }
     }
@@ -80,8 +78,7 @@ impl Core {
     pub(crate) fn request_lose_write(&mut self, c: ConnId, e: End) {
         let end = self.end_mut(c, e);
         if end.lost.is_none() && !end.is_closing() && !end.write_shut() {
-            end.req.lose_write = true;
-            end.plain = false;
+            end.ask().lose_write = true;
             self.record(c, e, Event::HalfCloseRequested);
         }
     }
@@ -89,8 +86,7 @@ impl Core {
     pub(crate) fn request_fail(&mut self, c: ConnId, e: End, reason: Reason) {
         let end = self.end_mut(c, e);
         if end.lost.is_none() && end.req.fail.is_none() {
-            end.req.fail = Some(reason);
-            end.plain = false;
+            end.ask().fail = Some(reason);
         }
     }
 
@@ -126,8 +122,7 @@ impl Core {
             kind,
             paused: false,
         });
-        end.req.new_pull = kind == ProducerKind::Pull;
-        end.plain = false;
+        end.ask().new_pull = kind == ProducerKind::Pull;
         self.record(c, e, Event::ProducerRegistered(kind));
     }
 

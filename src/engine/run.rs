@@ -114,8 +114,7 @@ impl Core {
         let end = self.end_mut(c, e);
         if end.lost.is_none() {
             if end.write_half == WriteHalf::FinQueued {
-                end.write_half = WriteHalf::FinConsumed;
-                end.plain = false;
+                end.set_write_half(WriteHalf::FinConsumed);
             }
             end.notify_stamp = Some(stamp);
             self.ready.push_newest(stamp, Task::Notify(c, e));
@@ -185,7 +184,7 @@ impl Core {
         };
         // Put the others back, oldest first: they go to the back of the consumed FIFO.
         for &(s, t) in &ready {
-            self.ready.push(s, t);
+            self.ready.push_newest(s, t);
         }
         self.scratch = ready;
         let Some((stamp, task)) = picked else {
@@ -295,14 +294,12 @@ impl Core {
     /// goes to `exec_wire`, which makes the same checks on its own fast path.
     #[inline]
     pub(super) fn exec<P: Protos>(&mut self, protos: &mut P, stamp: u64, task: Task) -> bool {
-        if let Task::Wire(c, w) = task {
-            return self.exec_wire(protos, stamp, c, w);
-        }
-        if !self.is_valid(stamp, task) {
-            self.retire(stamp, task);
-            return false;
-        }
         match task {
+            Task::Wire(c, w) => self.exec_wire(protos, stamp, c, w),
+            _ if !self.is_valid(stamp, task) => {
+                self.retire(stamp, task);
+                false
+            }
             Task::Made(c, e) => {
                 self.end_mut(c, e).made = true;
                 self.step += 1;
@@ -311,14 +308,12 @@ impl Core {
                 self.schedule_wire(c, e.peer());
                 true
             }
-            Task::Wire(..) => unreachable!("a wire's head runs in exec_wire"),
             Task::Notify(c, e) => {
                 let end = self.end_mut(c, e);
                 end.notify_stamp = None;
                 let state = (end.close, end.write_half);
                 if state.1 == WriteHalf::FinConsumed && state.0 == Close::Open {
-                    end.write_half = WriteHalf::Closed;
-                    end.plain = false;
+                    end.set_write_half(WriteHalf::Closed);
                 }
                 self.step += 1;
                 match state {

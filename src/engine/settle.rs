@@ -62,8 +62,7 @@ impl Core {
             return self.abort_end(c, e);
         }
         if req.lose {
-            end.close = Close::Lose;
-            end.plain = false;
+            end.set_close(Close::Lose);
             if matches!(end.write_half, WriteHalf::FinConsumed | WriteHalf::Closed) {
                 self.arm_notify(c, e);
             }
@@ -71,8 +70,7 @@ impl Core {
         }
         let end = self.end_mut(c, e);
         if req.lose_write && end.write_half == WriteHalf::Open {
-            end.write_half = WriteHalf::Requested;
-            end.plain = false;
+            end.set_write_half(WriteHalf::Requested);
             end.half_close = true;
         }
         // A push producer over the high-water mark is paused before the EOF is considered: in
@@ -95,8 +93,7 @@ impl Core {
             conn.wires[e.index()].push_marker(Marker::Fin, stamp, now);
             let end = &mut conn.ends[e.index()];
             if matches!(end.write_half, WriteHalf::Open | WriteHalf::Requested) {
-                end.write_half = WriteHalf::FinQueued;
-                end.plain = false;
+                end.set_write_half(WriteHalf::FinQueued);
             }
         }
         if new_pull {
@@ -117,8 +114,7 @@ impl Core {
         let now = self.now;
         let conn = &mut self.conns[c.index()];
         let end = &mut conn.ends[e.index()];
-        end.close = Close::Abort;
-        end.plain = false;
+        end.set_close(Close::Abort);
         end.notify_stamp = None;
         end.resume_stamp = None;
         let wire = &mut conn.wires[e.index()];
@@ -138,8 +134,7 @@ impl Core {
         let stamp = self.next_stamp();
         let now = self.now;
         let conn = &mut self.conns[c.index()];
-        conn.ends[e.index()].close = Close::Failed;
-        conn.ends[e.index()].plain = false;
+        conn.ends[e.index()].set_close(Close::Failed);
         let wire = &mut conn.wires[e.index()];
         if !wire.closed {
             wire.push_marker(Marker::Fin, stamp, now);
@@ -152,8 +147,7 @@ impl Core {
     /// had `connection_made`); there is no accepting end.
     pub(super) fn fail_attempt<P: Protos>(&mut self, protos: &mut P, c: ConnId, reason: Reason) {
         let server = self.end_mut(c, End::Server);
-        server.lost = Some(reason.clone());
-        server.plain = false;
+        server.set_lost(reason.clone());
         for w in [End::Client, End::Server] {
             self.conns[c.index()].wires[w.index()].clear();
         }
@@ -167,8 +161,7 @@ impl Core {
         if end.lost.is_some() {
             return;
         }
-        end.lost = Some(reason.clone());
-        end.plain = false;
+        end.set_lost(reason.clone());
         end.notify_stamp = None;
         end.resume_stamp = None;
         end.req = Requests::default();

@@ -118,7 +118,8 @@ impl<E: Protos> Sim<E> {
         peer: End,
         data: Bytes,
         chunking: Chunking,
-        (call, closes): (&str, &str),
+        call: &str,
+        closes: &str,
     ) -> Result<(), String> {
         self.connect();
         if self.core.end_state(conn, peer).write_shut() || self.core.is_closing(conn, peer) {

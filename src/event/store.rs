@@ -34,8 +34,9 @@ enum Kind {
     ReceivedLong,
     /// The end's next write in its direction's history.
     Wrote,
-    /// Any other event (closes, producers, notes, misuse…); `arg` indexes `extras`. They are
-    /// a handful per connection, so they are kept as they are.
+    /// Any other event (connects, closes, pauses, producers, notes, misuse…); `arg` indexes
+    /// `extras`, which keeps the event as it is. They are rare next to the data
+    /// events, except where a protocol pauses and resumes around every piece.
     Extra,
     /// Marker: time changed to `times[arg]`.
     Time,
@@ -76,6 +77,9 @@ impl Rec {
 
 /// The element types a [`Chunked`] can hold, each with its thread's pool of spare chunks.
 trait Pooled: Clone + Sized + 'static {
+    /// The first chunk's first capacity, in entries.
+    const FIRST: usize;
+
     /// This thread's spare chunks: empty vectors of capacity [`Chunked::PER_CHUNK`].
     fn pool() -> &'static LocalKey<RefCell<Vec<Vec<Self>>>>;
 }
@@ -88,12 +92,20 @@ thread_local! {
 }
 
 impl Pooled for Rec {
+    /// 1 KiB: a log's records, one a piece, outgrow a few entries at once (growing from four
+    /// cost a short `Harness` run about a tenth of its time, `bench/`, W3).
+    const FIRST: usize = 1024 / size_of::<Self>();
+
     fn pool() -> &'static LocalKey<RefCell<Vec<Vec<Self>>>> {
         &REC_POOL
     }
 }
 
 impl Pooled for Bytes {
+    /// Four, as a `Vec` starts: one history per direction of each connection, and most
+    /// connections write a few times.
+    const FIRST: usize = 4;
+
     fn pool() -> &'static LocalKey<RefCell<Vec<Vec<Self>>>> {
         &BYTES_POOL
     }
@@ -131,11 +143,6 @@ impl<T: Pooled> Chunked<T> {
         let n = Self::CHUNK_BYTES / size_of::<T>();
         if n == 0 { 1 } else { n }
     };
-    /// The first chunk's first capacity: 1 KiB of entries.
-    const FIRST: usize = {
-        let n = 1024 / size_of::<T>();
-        if n == 0 { 1 } else { n }
-    };
     /// How many spare chunks the pool of `T` keeps.
     const POOL_CHUNKS: usize = POOL_BYTES / Self::CHUNK_BYTES;
 
@@ -168,8 +175,8 @@ impl<T: Pooled> Chunked<T> {
     #[inline(never)]
     fn push_slow(&mut self, item: T) {
         if self.tail.capacity() == 0 {
-            // The first push: room for a short log at once, rather than growing from 4.
-            self.tail.reserve_exact(Self::FIRST);
+            // The first push: room for what a short log needs at once.
+            self.tail.reserve_exact(T::FIRST);
         }
         if self.tail.len() < Self::PER_CHUNK {
             self.tail.push(item);

@@ -134,8 +134,8 @@ impl AbortingClient {
         self.checks.reason()
     }
 
-    /// The broken expectations it noticed (a re-entrant `connection_lost`); empty when all
-    /// went well.
+    /// The broken expectations it noticed (a second or re-entrant `connection_lost`); empty
+    /// when all went well.
     #[must_use]
     pub fn problems(&self) -> &[String] {
         self.checks.problems()

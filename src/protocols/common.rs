@@ -8,7 +8,7 @@ use crate::event::Reason;
 
 /// What a checking protocol (the aborting family) keeps track of: why the connection ended,
 /// the callback it is running while it aborts, and the broken expectations it noticed (a
-/// re-entrant `connection_lost`, data that should never have arrived, …), in order. In strict
+/// second or re-entrant `connection_lost`, data that should never have arrived, …), in order. In strict
 /// mode the first problem panics instead, with a message that names the protocol; under the
 /// default panic policy the harness attaches the transcript to that panic.
 #[derive(Clone, Debug, Default)]
@@ -55,9 +55,12 @@ impl Checks {
         self.inside = None;
     }
 
-    /// For `connection_lost`: flag it if it came from inside the callback entered, then keep
-    /// `reason`.
+    /// For `connection_lost`: flag it if it came a second time, or from inside the callback
+    /// entered, then keep `reason` (the last one).
     pub(super) fn lost(&mut self, who: &str, reason: &Reason) {
+        if self.reason.is_some() {
+            self.flag(who, "connection_lost was called twice".into());
+        }
         if let Some(callback) = self.inside {
             self.flag(
                 who,
@@ -126,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn checks_flag_a_connection_lost_from_inside_the_entered_callback() {
+    fn checks_flag_a_second_connection_lost_and_one_from_inside_the_entered_callback() {
         let mut checks = Checks::default();
         checks.enter("data_received");
         checks.leave();
@@ -138,7 +141,10 @@ mod tests {
         checks.lost("P", &Reason::Aborted);
         assert_eq!(
             checks.problems(),
-            ["connection_lost was called re-entrantly, from inside timer_fired"]
+            [
+                "connection_lost was called twice",
+                "connection_lost was called re-entrantly, from inside timer_fired"
+            ]
         );
         assert_eq!(checks.reason(), Some(&Reason::Aborted));
     }

@@ -109,10 +109,6 @@ impl Protocol for ReadAbortServer {
 
     fn connection_lost(&mut self, reason: &Reason) {
         let label = self.log_prefix();
-        if self.checks.reason().is_some() {
-            self.checks
-                .flag(&label, "connection_lost was called twice".into());
-        }
         self.checks.lost(&label, reason);
     }
 }

@@ -516,21 +516,78 @@ mod tokio_stream {
     }
 
     #[test]
-    fn a_reader_that_never_finishes_is_reported_as_stalled() {
-        // Wants its 2-byte header in one read, and waits forever otherwise.
-        async fn header(mut stream: SimStream) -> Vec<u8> {
+    fn a_long_failing_run_reports_the_end_of_its_transcript() {
+        // Counts its reads: one for the input whole, one a piece otherwise.
+        async fn reads(mut stream: SimStream) -> usize {
+            let mut buf = [0; 512];
+            let mut n = 0;
+            while stream.read(&mut buf).await.unwrap() > 0 {
+                n += 1;
+            }
+            n
+        }
+        let input = [b'x'; 300];
+        let found = adapter::check_read_plan(input, Chunking::every_byte(), Delivery::Eager, reads)
+            .unwrap_err();
+        let transcript = found.transcript();
+        let events = transcript
+            .lines()
+            .filter(|l| l.contains(" received "))
+            .count();
+        assert!(
+            transcript.contains("earlier events not shown"),
+            "{transcript}"
+        );
+        assert!(
+            (1..=60).contains(&events),
+            "{events} of the 300 pieces shown: the oracles show the last 60 events\n{transcript}"
+        );
+    }
+
+    #[test]
+    fn a_read_fills_an_uninitialised_buffer_with_the_piece_only() {
+        let (mut stream, peer) = SimStream::builder().build();
+        peer.deliver(b"abc", Chunking::whole());
+        let mut storage = [std::mem::MaybeUninit::<u8>::uninit(); 8];
+        let mut buf = ReadBuf::uninit(&mut storage);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let polled = Pin::new(&mut stream).poll_read(&mut cx, &mut buf);
+        assert!(matches!(polled, Poll::Ready(Ok(()))));
+        assert_eq!(buf.filled(), b"abc");
+        assert_eq!(
+            buf.initialized().len(),
+            3,
+            "nothing past the piece was zeroed"
+        );
+    }
+
+    #[test]
+    fn a_reader_that_never_finishes_is_reported_by_how_it_is_stuck() {
+        // Wants its 2-byte header in one read; otherwise waits forever, or with `spin` yields
+        // forever, waking itself.
+        async fn header(mut stream: SimStream, spin: bool) -> Vec<u8> {
             let mut buf = [0; 2];
             match stream.read(&mut buf).await {
                 Ok(2) => buf.to_vec(),
+                _ if spin => loop {
+                    tokio::task::yield_now().await;
+                },
                 _ => std::future::pending().await,
             }
         }
-        let found = adapter::check_read(b"hi", header).unwrap_err();
-        assert_eq!(found.chunking(), &Chunking::cuts([1]));
-        assert!(
-            found.to_string().contains("stalled (Pending, never woken)"),
-            "{found}"
-        );
+        let stuck = [
+            (false, "stalled (Pending, never woken)"),
+            (true, "still Pending after 1000000 polls, woken before each"),
+        ];
+        for (spin, how) in stuck {
+            let found = adapter::check_read(b"hi", |s| header(s, spin)).unwrap_err();
+            assert_eq!(found.chunking(), &Chunking::cuts([1]));
+            let text = found.to_string();
+            assert!(text.contains(how), "{found}");
+            let other = stuck.iter().find(|&&(s, _)| s != spin).map(|&(_, h)| h);
+            assert!(other.is_some_and(|h| !text.contains(h)), "{found}");
+        }
     }
 
     #[cfg(feature = "proptest")]

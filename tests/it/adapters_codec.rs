@@ -10,6 +10,8 @@ use tokio_util::codec::{
     AnyDelimiterCodec, BytesCodec, Decoder, Encoder, LengthDelimitedCodec, LinesCodec,
 };
 
+use super::support::panic_text;
+
 /// Splits on `\r\n`. `forgetful` is the planted bug: it remembers how far it searched, but not
 /// that a `\r` at the end of the buffer may start a delimiter split across two pieces.
 #[derive(Default)]
@@ -188,10 +190,9 @@ fn encode_decode_with_lines_codec_passes_and_a_planted_decoder_fails() {
             Ok(())
         }
     }
-    let result = std::panic::catch_unwind(|| {
+    let message = panic_text(|| {
         codec::encode_decode_invariant(["a", "b"], CrlfEncoder, forgetful);
     });
-    let message = *result.unwrap_err().downcast::<String>().unwrap();
     assert!(message.contains("cut by Chunking::cuts([2])"), "{message}");
     assert!(
         message.contains("input (6 bytes): b\"a\\r\\nb\\r\\n\""),

@@ -12,7 +12,7 @@ use piecemeal::clock::{Instant, TimerId};
 use piecemeal::{Chunking, Config, End, Event, Pair, ProducerKind, Protocol, Reason, Transport};
 use pretty_assertions::assert_eq;
 
-use super::support::{SplitMix64, pieces};
+use super::support::{SplitMix64, pieces, wrote};
 
 const SCENARIOS: u64 = 300;
 
@@ -295,17 +295,6 @@ fn observed(pair: &Pair<Actor, Actor>) -> [Observed; 2] {
     [pair.client().seen.clone(), pair.server().seen.clone()]
 }
 
-/// What the events say was written, joined.
-fn wrote<'a>(events: impl Iterator<Item = &'a Event>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for e in events {
-        if let Event::Wrote(b) = e {
-            out.extend_from_slice(b);
-        }
-    }
-    out
-}
-
 /// The cheap invariants every run must keep; `ctx` names the scenario in failures.
 fn check_invariants(pair: &Pair<Actor, Actor>, ctx: &str) {
     let seen = observed(pair);
@@ -327,7 +316,7 @@ fn check_invariants(pair: &Pair<Actor, Actor>, ctx: &str) {
         assert_eq!(seen[end.index()].lost.as_ref(), pair.lost(end), "{at}");
 
         let received = pieces(&events).concat();
-        let peer_wrote = wrote(pair.events(end.peer()).iter());
+        let peer_wrote = wrote(&pair.events(end.peer())).concat();
         assert!(
             peer_wrote.starts_with(&received),
             "{at}\nreceived {received:?} is not a prefix of the peer's writes {peer_wrote:?}"

@@ -142,7 +142,7 @@ impl Actor {
     }
     /// An actor drawn from `rng`: its seed, a budget of 10 to 39 actions, half-closeable or not.
     fn random(rng: &mut SplitMix64) -> Self {
-        Self::new(rng.next(), 10 + rng.below(30) as u32, rng.below(2) == 0)
+        Self::new(rng.next(), 10 + rng.below(30) as u32, rng.coin())
     }
     fn check(&mut self, what: &str) {
         if !self.made && what != "made" {
@@ -322,14 +322,7 @@ fn check_log_matches(
     if got != received {
         return Err(format!("{conn} {end}: log {got:?} vs actual {received:?}"));
     }
-    let wrote: Vec<u8> = log
-        .events(conn, end.peer())
-        .filter_map(|e| match e {
-            Event::Wrote(b) => Some(b.to_vec()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let wrote = wrote(log.events(conn, end.peer())).concat();
     let all: Vec<u8> = received.iter().flat_map(|b| b.to_vec()).collect();
     if !wrote.starts_with(&all) {
         return Err(format!(
@@ -894,9 +887,8 @@ fn other_refuses_an_end_not_yet_connected() {
 
 /// Guards the packing of small copied writes: while recording, `Transport::write` and
 /// `Pair::write` copy writes of up to 1 KiB into shared 16 KiB buffers, and
-/// `Transport::write_sequence` joins its parts there. Writes of every size
-/// around that limit (1 to 1025 bytes, exactly 1024 and 1025 included), well past several
-/// buffers and with a write that does not fit what is left of one, arrive intact and in order;
+/// `Transport::write_sequence` joins its parts there. Writes from 1 to 1025 bytes (every ninth
+/// size, 1023, 1024 and 1025, and many short ones), well past several buffers and with a write that does not fit what is left of one, arrive intact and in order;
 /// the log's `Wrote` events are exactly the writes and its pieces exactly what arrived; a write
 /// dropped as misuse keeps its own bytes; and without recording the peer receives the same.
 #[test]
@@ -954,13 +946,7 @@ fn small_copied_writes_arrive_and_are_recorded_across_packing_buffers() {
             }
             for (end, ws) in [(End::Client, &client_writes), (End::Server, &server_writes)] {
                 let events = p.events(end);
-                let wrote: Vec<&[u8]> = events
-                    .iter()
-                    .filter_map(|e| match e {
-                        Event::Wrote(b) => Some(&b[..]),
-                        _ => None,
-                    })
-                    .collect();
+                let wrote = wrote(&events);
                 let want: Vec<&[u8]> = ws.iter().map(Vec::as_slice).collect();
                 assert_eq!(wrote, want, "{what}: {end}'s writes in the log");
                 // Packed: the small writes lie back to back in a few shared buffers.

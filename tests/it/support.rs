@@ -299,6 +299,15 @@ pub(crate) fn pieces<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Byt
     received.collect()
 }
 
+/// The writes an end made, in order (join them with `concat`).
+pub(crate) fn wrote<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Bytes> {
+    let writes = events.into_iter().filter_map(|e| match e {
+        Event::Wrote(data) => Some(data.clone()),
+        _ => None,
+    });
+    writes.collect()
+}
+
 /// How many of `events` equal `wanted`.
 pub(crate) fn count(events: &[Event], wanted: &Event) -> usize {
     events.iter().filter(|e| *e == wanted).count()

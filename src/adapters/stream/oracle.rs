@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use bytes::Bytes;
 
 use super::{Delivery, SimPeer, SimStream};
-use crate::check::{Divergence, Invariant};
+use crate::check::{Divergence, Invariant, TRANSCRIPT_TAIL};
 use crate::chunking::Chunking;
 
 // ----- a minimal executor --------------------------------------------------------------------
@@ -32,30 +32,40 @@ impl Wake for Flag {
 /// Polls limit for [`block_on`]: a future that keeps waking itself this often is stuck.
 const POLL_LIMIT: usize = 1_000_000;
 
-/// Run `fut` on this thread until it completes, or until it returns `Pending` without having
-/// been woken (nothing in the simulation can wake it any more: `None`, it stalled).
-fn block_on<F: Future>(fut: F) -> Option<F::Output> {
+/// Why [`block_on`] gave up on a future.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stuck {
+    /// It returned `Pending` without having been woken: nothing in the simulation can wake it
+    /// any more.
+    NeverWoken,
+    /// It was still `Pending` after [`POLL_LIMIT`] polls, woken before each: it keeps waking
+    /// itself and never finishes.
+    PollLimit,
+}
+
+/// Run `fut` on this thread until it completes, or until it is [`Stuck`].
+fn block_on<F: Future>(fut: F) -> Result<F::Output, Stuck> {
     let flag = Arc::new(Flag(AtomicBool::new(false)));
     let waker = Waker::from(Arc::clone(&flag));
     let mut cx = Context::from_waker(&waker);
     let mut fut = pin!(fut);
     for _ in 0..POLL_LIMIT {
         if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return Some(out);
+            return Ok(out);
         }
         if !flag.0.swap(false, Ordering::SeqCst) {
-            return None;
+            return Err(Stuck::NeverWoken);
         }
     }
-    None
+    Err(Stuck::PollLimit)
 }
 
 // ----- the oracle --------------------------------------------------------------------------
 
 /// What one run of an async reader produced, as the oracle compares it.
 struct Run<T> {
-    /// `None` if the future stalled: it returned `Pending` and nothing could wake it.
-    output: Option<T>,
+    /// What the future returned, or why it never did.
+    output: Result<T, Stuck>,
     /// What the reader wrote back to the peer.
     written: Bytes,
     /// The run, for its transcript (not compared).
@@ -72,8 +82,17 @@ impl<T: fmt::Debug> fmt::Debug for Run<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Run");
         match &self.output {
-            Some(out) => s.field("output", out),
-            None => s.field("output", &format_args!("stalled (Pending, never woken)")),
+            Ok(out) => s.field("output", out),
+            Err(Stuck::NeverWoken) => {
+                s.field("output", &format_args!("stalled (Pending, never woken)"))
+            }
+            Err(Stuck::PollLimit) => s.field(
+                "output",
+                &format_args!(
+                    "still Pending after {POLL_LIMIT} polls, woken before each (the executor's \
+                     bound: it keeps waking itself and never finishes)"
+                ),
+            ),
         };
         s.field(
             "written",
@@ -139,7 +158,7 @@ where
         .subject(format!("the async reader ({delivery})"))
         .result_name("output")
         .replay(move |literal, plan| replay(module, literal, plan, delivery))
-        .transcript(|run: &Run<Fut::Output>| run.peer.transcript())
+        .transcript(|run: &Run<Fut::Output>| run.peer.transcript_tail(TRANSCRIPT_TAIL))
 }
 
 /// Every plan the search tries, under both delivery policies, against the input whole under
@@ -198,7 +217,8 @@ macro_rules! async_oracles {
         #[doc = "executor, so it needs no runtime). Its output is compared with that of the input whole"]
         #[doc = "under [`Delivery::Eager`]: first under every plan the search tries with eager delivery,"]
         #[doc = "then with [`Delivery::Starved`] (one piece, then every plan). A future that returns"]
-        #[doc = "`Pending` with nothing left to wake it counts as *stalled*, an output like any other."]
+        #[doc = "`Pending` with nothing left to wake it counts as *stalled*, an output like any other;"]
+        #[doc = "so does one still `Pending` after a million polls, woken before each."]
         #[doc = "The search is that of [`check::Invariant`](crate::check::Invariant): every plan for"]
         #[doc = "inputs up to 16 bytes, fewest cuts first."]
         #[doc = ""]
