@@ -156,7 +156,8 @@ impl<P: Protocol> Harness<P> {
     }
 
     /// The peer writes `data`, cut into pieces by `chunking` (offsets relative to the start of
-    /// `data`; pieces never span two `deliver` calls). Then runs until idle.
+    /// `data`; pieces never span two `deliver` calls). Then runs until idle. `data` is copied
+    /// once, as [`Transport::write`](crate::Transport::write) copies.
     ///
     /// # Panics
     ///
@@ -164,7 +165,9 @@ impl<P: Protocol> Harness<P> {
     /// [`peer_half_close`](Self::peer_half_close), [`peer_abort`](Self::peer_abort)).
     #[track_caller]
     pub fn deliver(&mut self, data: impl AsRef<[u8]>, chunking: Chunking) -> &mut Self {
-        self.deliver_bytes(Bytes::copy_from_slice(data.as_ref()), chunking)
+        // Copied as `Transport::write` copies (packed with other small copies while recording).
+        let data = self.sim.core.copy_in(data.as_ref());
+        self.deliver_bytes(data, chunking)
     }
 
     /// [`deliver`](Self::deliver) without copying: the protocol receives slices of `data`.

@@ -262,7 +262,7 @@ impl Echo {
 
     /// The floor; with `KEEP`, it also keeps a handle on every write the echo makes, as an
     /// event log must. A constant, so that the plain floor's timed loop has no test of it (a
-    /// runtime flag made that loop about 6% slower, and every ratio to it that much better).
+    /// runtime flag made that loop about 5% slower, and every ratio to it that much better).
     fn run_floor<const KEEP: bool>(&self) -> Sample {
         // Setup, not timed: the payload, the ranges, the collector's buffer, and the history's
         // buffer (touched, so that no page faults land in the timed region).

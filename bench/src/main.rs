@@ -915,8 +915,9 @@ persistence, one base seed per run.
 through a line-echo protocol, each in a fresh `Harness`, output checked.
 
 **W4, many connections.** A `Reactor` with `Chunking::every_byte()` both ways and recording
-on: each busy connection's client writes a 1,024-byte payload that the server echoes, checked
-byte for byte and piece by piece; idle connections are connected and silent. Connecting
+on: each busy connection's client writes a 1,024-byte payload that the server echoes (each
+client's byte count and the total piece count are checked); idle connections are connected
+and silent. Connecting
 everything is setup; the clock covers the one `run()` that delivers every payload.
 ";
 

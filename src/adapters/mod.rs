@@ -35,7 +35,7 @@ mod stream;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
-use crate::check::TRANSCRIPT_TAIL;
+use crate::event::TRANSCRIPT_TAIL;
 
 /// The transcript of an adapter oracle's failing run: its last [`TRANSCRIPT_TAIL`] calls, one
 /// indented line each, after a line counting the ones left out.

@@ -525,18 +525,22 @@ impl SimStream {
         inner.run("SimStream::abort", None);
     }
 
-    /// Read into `dst` from the current piece, fetching the next one if needed.
-    pub(crate) fn poll_read_into(
+    /// Hand at most `room` bytes of the current piece, fetching the next one if needed, to
+    /// `put`, which copies them into the caller's buffer; returns how many. The body of both
+    /// `poll_read`s, which differ only in their buffers (tokio's `put` copies into the unfilled
+    /// part of a `ReadBuf` without zeroing the rest of it first).
+    pub(crate) fn poll_read_with(
         &mut self,
         cx: &Context<'_>,
-        dst: &mut [u8],
+        room: usize,
+        put: impl FnOnce(&[u8]),
     ) -> Poll<io::Result<usize>> {
-        if dst.is_empty() {
+        if room == 0 {
             return Poll::Ready(Ok(0));
         }
         let rest = ready!(self.poll_fill_buf_from(cx))?;
-        let n = dst.len().min(rest.len());
-        dst[..n].copy_from_slice(&rest[..n]);
+        let n = room.min(rest.len());
+        put(&rest[..n]);
         self.consume(n);
         Poll::Ready(Ok(n))
     }
@@ -633,8 +637,9 @@ impl SimPeer {
     /// [`half_close`](Self::half_close), [`abort`](Self::abort)).
     #[track_caller]
     pub fn deliver(&self, data: impl AsRef<[u8]>, chunking: Chunking) {
-        let data = Bytes::copy_from_slice(data.as_ref());
         let mut inner = lock(&self.shared);
+        // Copied as `Transport::write` copies (packed with other small copies while recording).
+        let data = inner.sim.core.copy_in(data.as_ref());
         let conn = inner.conn;
         let sent = inner.sim.peer_sends(
             conn,

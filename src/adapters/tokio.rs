@@ -34,7 +34,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 
@@ -49,15 +49,10 @@ impl AsyncRead for SimStream {
     ) -> Poll<io::Result<()>> {
         // Copied straight into the unfilled part: `initialize_unfilled` would zero all of it
         // first, however little the piece holds.
-        if buf.remaining() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        let this = self.get_mut();
-        let rest = ready!(this.poll_fill_buf_from(cx))?;
-        let n = rest.len().min(buf.remaining());
-        buf.put_slice(&rest[..n]);
-        this.consume(n);
-        Poll::Ready(Ok(()))
+        let room = buf.remaining();
+        self.get_mut()
+            .poll_read_with(cx, room, |piece| buf.put_slice(piece))
+            .map_ok(|_| ())
     }
 }
 

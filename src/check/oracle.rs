@@ -60,7 +60,7 @@ use self::report::Side;
 use self::search::{Search, search};
 use crate::chunking::Chunking;
 use crate::config::{Config, PanicPolicy};
-use crate::event::{End, Event};
+use crate::event::{End, Event, TRANSCRIPT_TAIL};
 use crate::harness::Harness;
 use crate::pair::Pair;
 use crate::protocol::Protocol;
@@ -412,9 +412,14 @@ impl<F, O> Invariance<F, O> {
 
     /// The harness settings for every run (default: [`Config::new`] with
     /// [`PanicPolicy::LoseConnection`]).
+    ///
+    /// # Panics
+    ///
+    /// With [`Config::record`]`(false)`: the runs' event logs are part of what is compared.
     #[must_use]
+    #[track_caller]
     pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+        self.config = recording(config, "Invariance");
         self
     }
 
@@ -663,9 +668,15 @@ impl<F, G, O> Outbound<F, G, O> {
 
     /// The pair's settings for every run (default: [`Config::new`] with
     /// [`PanicPolicy::LoseConnection`]).
+    ///
+    /// # Panics
+    ///
+    /// With [`Config::record`]`(false)`: the runs' event logs are part of what is compared,
+    /// and the protocol's writes, which the search cuts, are read from its log.
     #[must_use]
+    #[track_caller]
     pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+        self.config = recording(config, "Outbound");
         self
     }
 
@@ -847,6 +858,15 @@ fn side<V: Debug>(outcome: &Outcome<V>, observing: bool) -> Side {
     }
 }
 
-/// How many lines of a failing run's transcript a report shows: records for these oracles,
-/// calls for the adapters' oracles.
-pub(crate) const TRANSCRIPT_TAIL: usize = 60;
+/// `config`, refused unless it records: [`Invariance`] and [`Outbound`] compare the runs'
+/// event logs, and without them would compare less than they say, or (`Outbound`, which
+/// finds the bytes to cut in the log) nothing at all.
+#[track_caller]
+fn recording(config: Config, oracle: &str) -> Config {
+    assert!(
+        config.is_recording(),
+        "piecemeal: check::{oracle}::config with Config::record(false): the oracle compares \
+         the runs' event logs, which a run without recording leaves empty; leave recording on"
+    );
+    config
+}

@@ -28,7 +28,7 @@ use bytes::{Bytes, BytesMut};
 use crate::chunking::Chunking;
 use crate::clock::{Instant, TimerId};
 use crate::config::Config;
-use crate::event::{ConnId, End, Event, EventLog, Reason};
+use crate::event::{ConnId, End, Event, EventLog, Reason, TRANSCRIPT_TAIL};
 use crate::protocol::Protocol;
 use crate::schedule::Picker;
 use crate::transport::ProducerKind;
@@ -572,7 +572,8 @@ impl Core {
     }
 
     /// `data` as a new `Bytes`, copied once: what `Transport::write` queues (and through it
-    /// `Pair::write` and `Reactor::write`).
+    /// `Pair::write` and `Reactor::write`), and what `Harness::deliver` and `SimPeer::deliver`
+    /// send.
     ///
     /// While recording, a small write is packed into a buffer shared with the small writes
     /// before it, and handed over as a slice of it. The log keeps every write, so each would
@@ -686,7 +687,7 @@ impl Core {
         let mut text = format!("piecemeal: {headline}\n");
         if self.recording() {
             text.push_str("transcript (replay with the chunkings in its header):\n");
-            text.push_str(&self.log.transcript_tail(40).to_string());
+            text.push_str(&self.log.transcript_tail(TRANSCRIPT_TAIL).to_string());
         } else {
             text.push_str("(recording is off: Config::record(true) shows the transcript)\n");
         }

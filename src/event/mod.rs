@@ -29,6 +29,10 @@ use self::store::Extra;
 use crate::chunking::Chunking;
 use crate::clock::{Instant, TimerId};
 
+/// How many lines of a failing run's transcript a failure message shows: records for the
+/// engine's failures and the oracles' reports, calls for the adapters' synchronous oracles.
+pub(crate) const TRANSCRIPT_TAIL: usize = 60;
+
 /// One of the two ends of a connection.
 ///
 /// The client is the end that connected; the server is the end that accepted. A connection has
@@ -506,7 +510,7 @@ impl EventLog {
     }
 
     /// Like [`transcript`](Self::transcript), but only the last `n` records (for failure
-    /// messages).
+    /// messages; piecemeal's own show the last 60).
     #[must_use]
     pub fn transcript_tail(&self, n: usize) -> Transcript<'_> {
         Transcript {

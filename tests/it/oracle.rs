@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use piecemeal::check::{self, Finish, Invariance, Outbound};
-use piecemeal::{Chunking, Protocol, Transport};
+use piecemeal::{Chunking, Config, Protocol, Transport};
 use pretty_assertions::assert_eq;
 
 use super::support::{DropsLeadingNewline, panic_text};
@@ -349,6 +349,31 @@ fn outbound_finds_a_peer_that_assumes_whole_frames() {
     );
     // A correct reader passes every plan of the 9 bytes.
     check::outbound_invariant(|| Frames, LineEcho::default);
+}
+
+#[test]
+fn the_oracles_refuse_a_config_that_does_not_record() {
+    // Without a log, Outbound would find no bytes to cut and pass anything, and Invariance
+    // would compare less than it says: both refuse, naming the setting.
+    let outbound = panic_text(|| {
+        let _ =
+            Outbound::new(LineEcho::default, LineEcho::default).config(Config::new().record(false));
+    });
+    assert!(
+        outbound.contains("check::Outbound::config with Config::record(false)"),
+        "{outbound}"
+    );
+    let invariance = panic_text(|| {
+        let _ = Invariance::new(LineEcho::default).config(Config::new().record(false));
+    });
+    assert!(
+        invariance.contains("check::Invariance::config with Config::record(false)"),
+        "{invariance}"
+    );
+    // Any other setting is taken as it is.
+    Invariance::new(LineEcho::default)
+        .config(Config::new().step_limit(1000))
+        .assert(b"ab\ncd\n");
 }
 
 #[test]

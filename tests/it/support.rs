@@ -256,6 +256,16 @@ pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_message(&*payload))
 }
 
+/// How many runs of back-to-back memory `parts` lie in: 1 when each starts where the one before
+/// it ends (packed in one buffer), one more for every part that starts elsewhere.
+pub(crate) fn memory_runs(parts: &[Bytes]) -> usize {
+    let breaks = parts
+        .windows(2)
+        .filter(|w| w[0].as_ptr_range().end != w[1].as_ptr())
+        .count();
+    usize::from(!parts.is_empty()) + breaks
+}
+
 /// The message of the panic `f` raises.
 #[track_caller]
 pub(crate) fn panic_text(f: impl FnOnce()) -> String {

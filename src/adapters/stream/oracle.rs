@@ -12,8 +12,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use bytes::Bytes;
 
 use super::{Delivery, SimPeer, SimStream};
-use crate::check::{Divergence, Invariant, TRANSCRIPT_TAIL};
+use crate::check::{Divergence, Invariant};
 use crate::chunking::Chunking;
+use crate::event::TRANSCRIPT_TAIL;
 
 // ----- a minimal executor --------------------------------------------------------------------
 

@@ -262,7 +262,7 @@ impl ContractViolation {
             scenario: format!("{scenario:?}"),
             transcript: pair
                 .log()
-                .transcript_tail(super::TRANSCRIPT_TAIL)
+                .transcript_tail(crate::event::TRANSCRIPT_TAIL)
                 .to_string(),
         }
     }
